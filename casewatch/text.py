@@ -1,0 +1,58 @@
+"""Small text helpers shared by parsing, relevance and dedup. Pure functions."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+_WS = re.compile(r"\s+")
+# Characters that fold to something NFKD does not produce on its own.
+_EXTRA_FOLD = str.maketrans(
+    {
+        "ı": "i",
+        "ł": "l",
+        "ø": "o",
+        "đ": "d",
+        "ß": "ss",
+        "æ": "ae",
+        "œ": "oe",
+        "’": "'",
+        "‘": "'",
+        "“": '"',
+        "”": '"',
+        "–": "-",
+        "—": "-",
+    }
+)
+
+
+def collapse(text: str) -> str:
+    """Collapse runs of white space to one space and strip the ends."""
+    return _WS.sub(" ", text).strip()
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip diacritics: 'Ouïghours' -> 'ouighours', 'Doğu' -> 'dogu'.
+
+    Scripts without Latin decomposition (Chinese, Cyrillic) pass through lower-cased.
+    """
+    lowered = text.translate(_EXTRA_FOLD).casefold()
+    decomposed = unicodedata.normalize("NFKD", lowered)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def html_to_text(markup: str) -> str:
+    """Plain text of an HTML fragment: tags dropped, scripts/styles removed, entities decoded."""
+    if not markup:
+        return ""
+    if "<" not in markup and "&" not in markup:
+        return collapse(markup)
+    tree = HTMLParser(markup)
+    for node in tree.css("script, style, noscript, template"):
+        node.decompose()
+    root = tree.body or tree.root
+    if root is None:
+        return ""
+    return collapse(root.text(separator=" "))
