@@ -1,0 +1,130 @@
+"""Where alerts and digests go: console, webhook, or a Discord channel of a guild."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from storage.db import one, rows
+from storage.timeutil import iso
+
+KINDS_ALL = ("news", "court")
+
+
+def upsert(
+    db: Database,
+    *,
+    type: str,
+    purpose: str,
+    now: datetime,
+    guild_id: str = "",
+    channel_id: str = "",
+    role_id: str | None = None,
+    court_role_id: str | None = None,
+    kinds: tuple[str, ...] = KINDS_ALL,
+    frequency: str | None = None,
+    at_time: str | None = None,
+    timezone: str | None = None,
+    empty_mode: str | None = None,
+) -> int:
+    """Create or reconfigure a destination (reactivating it); return its id."""
+    existing = one(
+        db,
+        "SELECT id FROM destinations WHERE type=? AND purpose=? AND guild_id=? AND channel_id=?",
+        (type, purpose, guild_id, channel_id),
+    )
+    values = {
+        "role_id": role_id,
+        "court_role_id": court_role_id,
+        "kinds": json.dumps(list(kinds)),
+        "frequency": frequency,
+        "at_time": at_time,
+        "timezone": timezone,
+        "empty_mode": empty_mode,
+    }
+    if existing:
+        db.execute(
+            "UPDATE destinations SET role_id=:role_id, court_role_id=:court_role_id, kinds=:kinds,"
+            " frequency=:frequency, at_time=:at_time, timezone=:timezone, empty_mode=:empty_mode,"
+            " active=1, broken_reason=NULL, broken_at=NULL WHERE id=:id",
+            {**values, "id": existing["id"]},
+        )
+        return int(existing["id"])
+    cur = db.execute(
+        "INSERT INTO destinations (type, purpose, guild_id, channel_id, role_id, court_role_id,"
+        " kinds, frequency, at_time, timezone, empty_mode, created_at)"
+        " VALUES (:type, :purpose, :guild_id, :channel_id, :role_id, :court_role_id, :kinds,"
+        " :frequency, :at_time, :timezone, :empty_mode, :now)",
+        {
+            **values,
+            "type": type,
+            "purpose": purpose,
+            "guild_id": guild_id,
+            "channel_id": channel_id,
+            "now": iso(now),
+        },
+    )
+    return int(cur.lastrowid or 0)
+
+
+def decode(row: dict) -> dict:
+    row["kinds"] = tuple(json.loads(row["kinds"]))
+    return row
+
+
+def get(db: Database, destination_id: int) -> dict | None:
+    row = one(db, "SELECT * FROM destinations WHERE id = ?", (destination_id,))
+    return decode(row) if row else None
+
+
+def alert_targets(db: Database, kind: str) -> list[dict]:
+    """Active alert destinations that want stories of this kind (broken ones keep their rows)."""
+    found = [
+        decode(r)
+        for r in rows(db, "SELECT * FROM destinations WHERE purpose = 'alerts' AND active = 1")
+    ]
+    return [d for d in found if kind in d["kinds"]]
+
+
+def listing(db: Database, *, type: str | None = None, guild_id: str | None = None) -> list[dict]:
+    cond, params = ["active = 1"], []
+    if type:
+        cond.append("type = ?")
+        params.append(type)
+    if guild_id is not None:
+        cond.append("guild_id = ?")
+        params.append(guild_id)
+    return [
+        decode(r)
+        for r in rows(
+            db,
+            "SELECT * FROM destinations WHERE " + " AND ".join(cond) + " ORDER BY id",
+            tuple(params),
+        )
+    ]
+
+
+def stop(db: Database, *, type: str, guild_id: str, channel_id: str) -> int:
+    """Deactivate every destination of a channel; return how many."""
+    cur = db.execute(
+        "UPDATE destinations SET active = 0 WHERE type=? AND guild_id=? AND channel_id=?"
+        " AND active = 1",
+        (type, guild_id, channel_id),
+    )
+    return cur.rowcount
+
+
+def mark_broken(db: Database, destination_id: int, reason: str, now: datetime) -> bool:
+    """Stop sending to a destination Discord refused (rows are kept). True if newly broken."""
+    cur = db.execute(
+        "UPDATE destinations SET broken_reason = ?, broken_at = ? WHERE id = ?"
+        " AND broken_reason IS NULL",
+        (reason, iso(now), destination_id),
+    )
+    return cur.rowcount > 0
+
+
+def set_digest_key(db: Database, destination_id: int, key: str) -> None:
+    db.execute("UPDATE destinations SET last_digest_key = ? WHERE id = ?", (key, destination_id))

@@ -1,0 +1,118 @@
+"""The outbox: one row per (destination, kind, ref). Delivered only after the target confirms."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from storage.db import one, rows
+from storage.timeutil import iso
+
+
+def enqueue(
+    db: Database,
+    *,
+    destination_id: int,
+    kind: str,
+    ref: str,
+    now: datetime,
+    story_id: int | None = None,
+    payload: dict | None = None,
+) -> int | None:
+    """Add a row unless one exists for (destination, kind, ref). Returns the new id or None."""
+    cur = db.execute(
+        "INSERT OR IGNORE INTO outbox (destination_id, kind, ref, story_id, payload, created_at,"
+        " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            destination_id,
+            kind,
+            ref,
+            story_id,
+            json.dumps(payload, ensure_ascii=False) if payload is not None else None,
+            iso(now),
+            iso(now),
+        ),
+    )
+    return int(cur.lastrowid) if cur.rowcount and cur.lastrowid else None
+
+
+def rearm(
+    db: Database, *, destination_id: int, kind: str, ref: str, story_id: int, now: datetime
+) -> None:
+    """Make an update row pending again (a story gained outlets): insert or reset it."""
+    db.execute(
+        "INSERT INTO outbox (destination_id, kind, ref, story_id, created_at, next_attempt_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (destination_id, kind, ref) DO UPDATE SET delivered_at = NULL,"
+        " attempts = 0, next_attempt_at = excluded.next_attempt_at, last_error = NULL",
+        (destination_id, kind, ref, story_id, iso(now), iso(now)),
+    )
+
+
+def pending(db: Database, *, now: datetime, types: tuple[str, ...], limit: int = 100) -> list[dict]:
+    """Rows due for delivery to destinations of these types (not broken, still active)."""
+    marks = ",".join("?" for _ in types)
+    found = rows(
+        db,
+        "SELECT outbox.*, destinations.type AS dest_type FROM outbox"
+        " JOIN destinations ON destinations.id = outbox.destination_id"
+        f" WHERE outbox.delivered_at IS NULL AND outbox.next_attempt_at <= ?"
+        f" AND destinations.type IN ({marks}) AND destinations.active = 1"
+        " AND destinations.broken_reason IS NULL"
+        " ORDER BY outbox.id LIMIT ?",
+        (iso(now), *types, limit),
+    )
+    for row in found:
+        row["payload"] = json.loads(row["payload"]) if row["payload"] else None
+    return found
+
+
+def mark_delivered(db: Database, row_id: int, *, now: datetime, message_id: str | None) -> None:
+    db.execute(
+        "UPDATE outbox SET delivered_at = ?, message_id = COALESCE(?, message_id),"
+        " last_error = NULL WHERE id = ?",
+        (iso(now), message_id, row_id),
+    )
+
+
+def mark_failed(db: Database, row_id: int, *, error: str, retry_at: datetime) -> int:
+    """Record a failed attempt; the row stays pending until `retry_at`. Returns attempts."""
+    db.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+        " WHERE id = ?",
+        (error, iso(retry_at), row_id),
+    )
+    row = one(db, "SELECT attempts FROM outbox WHERE id = ?", (row_id,))
+    return int(row["attempts"]) if row else 0
+
+
+def alert_message(db: Database, destination_id: int, story_id: int) -> dict | None:
+    """The delivered alert row of a story in a destination (to edit it with new outlets)."""
+    return one(
+        db,
+        "SELECT * FROM outbox WHERE destination_id = ? AND kind = 'alert' AND ref = ?",
+        (destination_id, f"story:{story_id}"),
+    )
+
+
+def delivered_alerts_for_story(db: Database, story_id: int) -> list[dict]:
+    return rows(
+        db,
+        "SELECT * FROM outbox WHERE kind = 'alert' AND story_id = ? AND delivered_at IS NOT NULL",
+        (story_id,),
+    )
+
+
+def counts(db: Database) -> dict[str, int]:
+    """Pending and delivered totals, for health output."""
+    row = one(
+        db,
+        "SELECT sum(delivered_at IS NULL) AS pending, sum(delivered_at IS NOT NULL) AS delivered"
+        " FROM outbox",
+    )
+    return {
+        "pending": int((row or {}).get("pending") or 0),
+        "delivered": int((row or {}).get("delivered") or 0),
+    }

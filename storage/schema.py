@@ -1,0 +1,154 @@
+"""The schema as an ordered list of migrations. Never edit an applied one: add a new one."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("casewatch")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            url TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL DEFAULT 'news',
+            format TEXT NOT NULL DEFAULT 'feed',
+            origin TEXT NOT NULL DEFAULT 'config',
+            guild_id TEXT,
+            paused INTEGER NOT NULL DEFAULT 0,
+            removed INTEGER NOT NULL DEFAULT 0,
+            etag TEXT,
+            last_modified TEXT,
+            body_hash TEXT,
+            created_at TEXT NOT NULL,
+            first_polled_at TEXT,
+            last_polled_at TEXT,
+            last_ok_at TEXT,
+            last_error TEXT,
+            last_error_at TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            next_poll_at TEXT,
+            last_status INTEGER,
+            last_content_type TEXT,
+            last_entry_count INTEGER,
+            last_new_at TEXT,
+            failing_notified INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE stories (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            url TEXT,
+            kind TEXT NOT NULL DEFAULT 'news',
+            relevant INTEGER NOT NULL DEFAULT 0,
+            first_seen_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            published_at TEXT,
+            item_count INTEGER NOT NULL DEFAULT 0,
+            outlet_count INTEGER NOT NULL DEFAULT 0,
+            summary TEXT,
+            lead_item_id INTEGER,
+            signature BLOB
+        );
+        CREATE INDEX stories_first_seen ON stories(first_seen_at);
+        CREATE TABLE items (
+            id INTEGER PRIMARY KEY,
+            source_id INTEGER NOT NULL REFERENCES sources(id),
+            entry_key TEXT NOT NULL,
+            story_id INTEGER REFERENCES stories(id),
+            title TEXT NOT NULL,
+            url TEXT,
+            canonical_url TEXT,
+            publisher TEXT,
+            summary TEXT NOT NULL DEFAULT '',
+            language TEXT,
+            published_at TEXT,
+            fetched_at TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'news',
+            court INTEGER NOT NULL DEFAULT 0,
+            verdict TEXT NOT NULL,
+            score REAL NOT NULL DEFAULT 0,
+            rules TEXT NOT NULL DEFAULT '[]',
+            terms TEXT NOT NULL DEFAULT '[]',
+            reason TEXT NOT NULL DEFAULT '',
+            UNIQUE(source_id, entry_key)
+        );
+        CREATE INDEX items_story ON items(story_id);
+        CREATE INDEX items_fetched ON items(fetched_at);
+        CREATE INDEX items_verdict_fetched ON items(verdict, fetched_at);
+        -- Every identity key ever seen per source (aliases included). Never pruned.
+        CREATE TABLE seen (
+            source_id INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            item_id INTEGER NOT NULL,
+            PRIMARY KEY (source_id, key)
+        ) WITHOUT ROWID;
+        -- Cross-source story keys: canonical URL, normalised title, MinHash LSH bands.
+        CREATE TABLE story_keys (
+            key TEXT NOT NULL,
+            story_id INTEGER NOT NULL,
+            PRIMARY KEY (key, story_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE destinations (
+            id INTEGER PRIMARY KEY,
+            type TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            guild_id TEXT NOT NULL DEFAULT '',
+            channel_id TEXT NOT NULL DEFAULT '',
+            role_id TEXT,
+            court_role_id TEXT,
+            kinds TEXT NOT NULL DEFAULT '["news","court"]',
+            frequency TEXT,
+            at_time TEXT,
+            timezone TEXT,
+            empty_mode TEXT,
+            active INTEGER NOT NULL DEFAULT 1,
+            broken_reason TEXT,
+            broken_at TEXT,
+            last_digest_key TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (type, purpose, guild_id, channel_id)
+        );
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            destination_id INTEGER NOT NULL REFERENCES destinations(id),
+            kind TEXT NOT NULL,
+            ref TEXT NOT NULL,
+            story_id INTEGER REFERENCES stories(id),
+            payload TEXT,
+            created_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            delivered_at TEXT,
+            message_id TEXT,
+            last_error TEXT,
+            UNIQUE (destination_id, kind, ref)
+        );
+        CREATE INDEX outbox_pending ON outbox(delivered_at, next_attempt_at);
+        CREATE TABLE timeline (
+            id INTEGER PRIMARY KEY,
+            date TEXT NOT NULL,
+            title TEXT NOT NULL,
+            url TEXT,
+            kind TEXT NOT NULL DEFAULT 'news',
+            origin TEXT NOT NULL DEFAULT 'config',
+            item_id INTEGER,
+            UNIQUE (date, title)
+        );
+        CREATE TABLE settings (
+            scope TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (scope, key)
+        ) WITHOUT ROWID;
+        """
+    )
+    db.table("items").enable_fts(
+        ["title", "summary", "publisher"],
+        create_triggers=True,
+        tokenize="unicode61 remove_diacritics 2",
+    )

@@ -1,0 +1,158 @@
+"""Stories: one development, however many outlets report it. Looked up by indexed keys only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from storage.db import one, rows
+from storage.timeutil import iso
+
+
+def find_by_keys(db: Database, keys: list[str]) -> int | None:
+    """The story already holding any of these exact keys (canonical URL, title key), or None."""
+    for key in keys:
+        row = db.execute("SELECT story_id FROM story_keys WHERE key = ? LIMIT 1", (key,)).fetchone()
+        if row is not None:
+            return int(row[0])
+    return None
+
+
+def band_candidates(db: Database, band_keys: list[str], limit: int = 50) -> list[tuple[int, bytes]]:
+    """Stories sharing at least one LSH band with a signature: (story id, signature blob)."""
+    if not band_keys:
+        return []
+    marks = ",".join("?" for _ in band_keys)
+    cur = db.execute(
+        f"SELECT DISTINCT stories.id, stories.signature FROM story_keys"
+        f" JOIN stories ON stories.id = story_keys.story_id"
+        f" WHERE story_keys.key IN ({marks}) AND stories.signature IS NOT NULL"
+        f" ORDER BY stories.id DESC LIMIT ?",
+        (*band_keys, limit),
+    )
+    return [(int(r[0]), bytes(r[1])) for r in cur.fetchall()]
+
+
+def create(
+    db: Database,
+    *,
+    title: str,
+    url: str | None,
+    kind: str,
+    relevant: bool,
+    now: datetime,
+    published_at: datetime | None,
+    summary: str,
+    signature: bytes | None,
+) -> int:
+    cur = db.execute(
+        """INSERT INTO stories (title, url, kind, relevant, first_seen_at, last_seen_at,
+             published_at, item_count, outlet_count, summary, signature)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)""",
+        (
+            title,
+            url,
+            kind,
+            int(relevant),
+            iso(now),
+            iso(now),
+            iso(published_at),
+            summary,
+            signature,
+        ),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def add_keys(db: Database, story_id: int, keys: list[str]) -> None:
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO story_keys (key, story_id) VALUES (?, ?)",
+        [(k, story_id) for k in keys],
+    )
+
+
+def outlet_of(item_publisher: str | None, source_name: str) -> str:
+    """The outlet an item counts as: the publisher named in the entry, else the source."""
+    return (item_publisher or source_name).strip()
+
+
+def attach_item(db: Database, story_id: int, *, now: datetime) -> tuple[int, int]:
+    """Refresh a story's counts after an item joined it; return (items, outlets) before."""
+    before = one(db, "SELECT item_count, outlet_count FROM stories WHERE id = ?", (story_id,))
+    db.execute(
+        """UPDATE stories SET
+             item_count = (SELECT count(*) FROM items WHERE story_id = :id),
+             outlet_count = (SELECT count(DISTINCT COALESCE(items.publisher, sources.name))
+                             FROM items JOIN sources ON sources.id = items.source_id
+                             WHERE items.story_id = :id),
+             last_seen_at = :now
+           WHERE id = :id""",
+        {"id": story_id, "now": iso(now)},
+    )
+    if before is None:
+        return 0, 0
+    return int(before["item_count"]), int(before["outlet_count"])
+
+
+def set_relevant(db: Database, story_id: int, *, kind: str | None = None) -> None:
+    """Promote a story to relevant (e.g. a relevant item joined a context story)."""
+    if kind == "court":
+        db.execute("UPDATE stories SET relevant = 1, kind = 'court' WHERE id = ?", (story_id,))
+    else:
+        db.execute("UPDATE stories SET relevant = 1 WHERE id = ?", (story_id,))
+
+
+def set_summary(db: Database, story_id: int, summary: str, lead_item_id: int | None) -> None:
+    db.execute(
+        "UPDATE stories SET summary = ?, lead_item_id = ? WHERE id = ?",
+        (summary, lead_item_id, story_id),
+    )
+
+
+def get(db: Database, story_id: int) -> dict | None:
+    return one(db, "SELECT * FROM stories WHERE id = ?", (story_id,))
+
+
+def outlets(db: Database, story_id: int) -> list[str]:
+    """Outlets of a story in the order they reported it."""
+    found = rows(
+        db,
+        "SELECT COALESCE(items.publisher, sources.name) AS outlet, min(items.id) AS first"
+        " FROM items JOIN sources ON sources.id = items.source_id"
+        " WHERE items.story_id = ? GROUP BY outlet ORDER BY first",
+        (story_id,),
+    )
+    return [r["outlet"] for r in found]
+
+
+def latest(
+    db: Database, *, count: int = 5, kind: str | None = None, since: datetime | None = None
+) -> list[dict]:
+    """The newest relevant stories."""
+    cond = ["relevant = 1"]
+    params: list = []
+    if kind:
+        cond.append("kind = ?")
+        params.append(kind)
+    if since is not None:
+        cond.append("first_seen_at >= ?")
+        params.append(iso(since))
+    params.append(count)
+    return rows(
+        db,
+        "SELECT * FROM stories WHERE "
+        + " AND ".join(cond)
+        + " ORDER BY first_seen_at DESC, id DESC LIMIT ?",
+        tuple(params),
+    )
+
+
+def between(db: Database, start: datetime, end: datetime) -> list[dict]:
+    """Relevant stories first seen in [start, end), most covered first."""
+    return rows(
+        db,
+        "SELECT * FROM stories WHERE relevant = 1 AND first_seen_at >= ? AND first_seen_at < ?"
+        " ORDER BY kind = 'court' DESC, outlet_count DESC, item_count DESC, first_seen_at",
+        (iso(start), iso(end)),
+    )

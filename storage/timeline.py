@@ -1,0 +1,42 @@
+"""The case's timeline: configured events plus court items added as they arrive."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from storage.db import rows
+
+
+def add(
+    db: Database,
+    *,
+    date: str,
+    title: str,
+    url: str | None,
+    kind: str,
+    origin: str = "config",
+    item_id: int | None = None,
+) -> bool:
+    """Add an event unless the same (date, title) exists. True if added."""
+    cur = db.execute(
+        "INSERT OR IGNORE INTO timeline (date, title, url, kind, origin, item_id)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (date, title, url, kind, origin, item_id),
+    )
+    return cur.rowcount > 0
+
+
+def sync_configured(db: Database, events: list[dict]) -> None:
+    """Make configured events match the config (items added automatically are kept)."""
+    with db.atomic():
+        db.execute("DELETE FROM timeline WHERE origin = 'config'")
+        for e in events:
+            add(db, date=e["date"], title=e["title"], url=e.get("url"), kind=e.get("kind", "news"))
+
+
+def listing(db: Database, *, newest_first: bool = False, year: int | None = None) -> list[dict]:
+    cond, params: tuple[str, ...] = "", ()
+    if year is not None:
+        cond, params = " WHERE substr(date, 1, 4) = ?", (f"{year:04d}",)
+    order = "DESC" if newest_first else "ASC"
+    return rows(db, f"SELECT * FROM timeline{cond} ORDER BY date {order}, id {order}", params)
