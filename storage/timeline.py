@@ -35,7 +35,8 @@ def sync_configured(db: Database, events: list[dict]) -> None:
 
 
 def listing(db: Database, *, newest_first: bool = False, year: int | None = None) -> list[dict]:
-    cond, params: tuple[str, ...] = "", ()
+    cond = ""
+    params: tuple[str, ...] = ()
     if year is not None:
         cond, params = " WHERE substr(date, 1, 4) = ?", (f"{year:04d}",)
     order = "DESC" if newest_first else "ASC"
