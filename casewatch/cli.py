@@ -1,0 +1,633 @@
+"""The command line behind `python bot.py ...`: console twins of every slash command.
+
+Discord itself is wired in bot.py; everything here works without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from casewatch import __version__
+from casewatch.config import ConfigError, load_config, parse_duration
+from casewatch.delivery import ConsoleDelivery, WebhookDelivery
+from casewatch.digest import build_digest, digest_text
+from casewatch.pipeline import CycleReport
+from casewatch.views import alert_json, alert_view
+from storage import destinations, items, outbox, sources, stories, timeline
+from storage.timeutil import parse_iso
+
+log = logging.getLogger("casewatch")
+
+EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
+
+# bot.py registers the Discord runner here so the core never imports discord.
+DiscordRunner = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
+_discord_commands: dict[str, DiscordRunner] = {}
+
+
+def register_discord_command(name: str, runner: DiscordRunner) -> None:
+    _discord_commands[name] = runner
+
+
+def _common(p: argparse.ArgumentParser, *, json_flag: bool = True) -> None:
+    p.add_argument(
+        "--config",
+        default=os.environ.get("CASEWATCH_CONFIG", "feeds.yaml"),
+        help="config file (env CASEWATCH_CONFIG; default feeds.yaml)",
+    )
+    p.add_argument(
+        "--db",
+        default=os.environ.get("CASEWATCH_DB", "casewatch.db"),
+        help="SQLite database (env CASEWATCH_DB; default casewatch.db)",
+    )
+    if json_flag:
+        p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def _source_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="poll this feed instead of the configured ones (repeatable)",
+    )
+    p.add_argument(
+        "--sources", metavar="FILE", help="poll the feeds listed in FILE, one URL a line"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bot.py", description="casewatch: follow one legal case across news and court sources."
+    )
+    parser.add_argument("--version", action="version", version=f"casewatch {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run the bot (Discord with DISCORD_TOKEN, else console mode)")
+    _common(p, json_flag=True)
+    _source_args(p)
+    p.add_argument("--interval", type=parse_duration, help="override every source's poll interval")
+    p.add_argument("--tick", type=float, default=30.0, help="seconds between scheduler checks")
+    p.add_argument("--backfill", action="store_true", help="alert on first-poll entries too")
+
+    p = sub.add_parser("poll", help="one poll cycle; prints the alerts it would post")
+    _common(p)
+    _source_args(p)
+    p.add_argument("--once", action="store_true", help="one cycle then exit (the only mode)")
+    p.add_argument("--backfill", action="store_true", help="alert on first-poll entries too")
+    p.add_argument("--all", action="store_true", help="poll every source, due or not")
+
+    p = sub.add_parser("check", help="validate the config and the environment")
+    _common(p, json_flag=False)
+
+    p = sub.add_parser("probe", help="fetch every configured source once; status, type, entries")
+    _common(p)
+    _source_args(p)
+
+    p = sub.add_parser("latest", help="the newest relevant stories")
+    _common(p)
+    p.add_argument("--count", type=int, default=5)
+    p.add_argument("--kind", choices=["news", "court"])
+
+    p = sub.add_parser("search", help="full-text search of the archive")
+    _common(p)
+    p.add_argument("query")
+    p.add_argument("--since", type=parse_duration, help="only items fetched in this window (7d)")
+    p.add_argument("--source", help="only this source or publisher")
+    p.add_argument("--page", type=int, default=1)
+    p.add_argument("--per-page", type=int, default=10)
+
+    p = sub.add_parser("story", help="every outlet of one story")
+    _common(p)
+    p.add_argument("story_id", type=int)
+
+    p = sub.add_parser("why", help="why an item was kept or dropped")
+    _common(p)
+    p.add_argument("item_id", type=int)
+
+    p = sub.add_parser("timeline", help="the case's dated events")
+    _common(p)
+    p.add_argument("--newest", action="store_true", help="newest first")
+    p.add_argument("--year", type=int)
+
+    p = sub.add_parser("sources", help="health of each source")
+    _common(p)
+
+    p = sub.add_parser("digest", help="print a digest of a recent period")
+    _common(p)
+    p.add_argument("--since", type=parse_duration, default=86400.0, help="period (default 24h)")
+
+    p = sub.add_parser("chart", help="write the coverage chart as PNG")
+    _common(p, json_flag=False)
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--since", type=parse_duration, help="only this recent window (e.g. 52w)")
+
+    p = sub.add_parser("sync", help="register the slash commands with Discord")
+    _common(p, json_flag=False)
+    p.add_argument("--guild", help="sync to one guild (instant) instead of globally")
+
+    p = sub.add_parser("invite", help="print the URL that invites the bot with its permissions")
+    _common(p, json_flag=False)
+    return parser
+
+
+def _load_urls(args: argparse.Namespace) -> list[str] | None:
+    urls = list(getattr(args, "source", []) or [])
+    if getattr(args, "sources", None):
+        path = Path(args.sources)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise SystemExit(f"{path}: cannot read the sources file: {exc.strerror}") from exc
+        for n, line in enumerate(lines, 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            if not re.match(r"^https?://\S+$", line):
+                raise SystemExit(f"{path}:{n}: not an http(s) URL: {line!r}")
+            urls.append(line)
+    return urls or None
+
+
+def _progress_printer(stream: TextIO) -> Callable[[int, int, str], None]:
+    tty = stream.isatty()
+    last = {"shown": -1}
+
+    def show(done: int, total: int, name: str) -> None:
+        if total < 5:
+            return
+        pct = done * 100 // total
+        if tty:
+            stream.write(f"\r[{done}/{total}] {pct:3d}% {name[:50]:<50}")
+            if done == total:
+                stream.write("\n")
+        elif pct // 10 != last["shown"] or done == total:
+            last["shown"] = pct // 10
+            stream.write(f"[{done}/{total}] {pct}% polled\n")
+        stream.flush()
+
+    return show
+
+
+def _fmt_time(text: str | None) -> str:
+    when = parse_iso(text)
+    return when.strftime("%Y-%m-%d %H:%M") if when else "-"
+
+
+def _print_json(obj: Any, out: TextIO) -> None:
+    out.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    problems: list[str] = []
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        problems += exc.errors
+        cfg = None
+    token = os.environ.get("DISCORD_TOKEN")
+    if token is not None and not re.fullmatch(r"[\w-]{20,}\.[\w-]{4,}\.[\w-]{20,}", token.strip()):
+        problems.append(
+            "environment: DISCORD_TOKEN: does not look like a bot token (three dotted parts)"
+        )
+    for var in ("DISCORD_WEBHOOK_URL", "DISCORD_API_BASE", "DISCORD_GATEWAY_URL"):
+        value = os.environ.get(var)
+        if value and not re.match(r"^(https?|wss?)://\S+$", value):
+            problems.append(f"environment: {var}: not a URL: {value!r}")
+    level = os.environ.get("CASEWATCH_LOG_LEVEL")
+    if level and level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        problems.append(f"environment: CASEWATCH_LOG_LEVEL: unknown level {level!r}")
+    db_dir = Path(args.db).resolve().parent
+    if not db_dir.exists() or not os.access(db_dir, os.W_OK):
+        problems.append(f"environment: database folder {db_dir} is missing or not writable")
+    if problems:
+        for p in problems:
+            err.write(p + "\n")
+        err.write(f"{len(problems)} problem(s) found\n")
+        return EXIT_INVALID
+    assert cfg is not None
+    out.write(
+        f"{args.config}: valid: {len(cfg.sources)} sources, {len(cfg.timeline)} timeline events, "
+        f"{len(cfg.relevance.rules)} rules\n"
+    )
+    return EXIT_OK
+
+
+async def _with_app(
+    args: argparse.Namespace, body: Callable[[Any], Awaitable[int]], **kw: Any
+) -> int:
+    from casewatch.app import open_app
+
+    async with open_app(args.config, args.db, **kw) as app:
+        return await body(app)
+
+
+def _print_report(report: CycleReport, err: TextIO) -> None:
+    err.write(report.summary_line() + "\n")
+    for o in report.failed:
+        err.write(f"  failed: {o.name}: {o.error}\n")
+
+
+async def cmd_poll(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    urls = _load_urls(args)
+
+    async def body(app: Any) -> int:
+        app.ensure_console_destinations()
+        if urls:
+            app.monitor.add_adhoc(urls)
+        report = await app.monitor.poll_once(
+            backfill=args.backfill, only_urls=urls, force=bool(urls) or args.all
+        )
+        await app.dispatcher.drain(ConsoleDelivery(out, as_json=args.json), limit=10_000)
+        _print_report(report, err)
+        return EXIT_OK
+
+    return await _with_app(args, body, progress=_progress_printer(err))
+
+
+async def cmd_probe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Fetch and parse each source once without storing anything."""
+    from casewatch.app import open_app
+    from casewatch.pages import parse_page
+    from casewatch.parse import parse_feed
+
+    urls = _load_urls(args)
+    async with open_app(args.config, args.db) as app:
+        targets = [s for s in app.config.sources if urls is None or s.url in urls]
+        targets += [s for s in (urls or []) if app.config.source_by_url(s) is None]  # type: ignore[misc]
+
+        async def one(target: Any) -> dict[str, Any]:
+            url = target if isinstance(target, str) else target.url
+            name = target if isinstance(target, str) else target.name
+            res = await app.fetcher.fetch(url)
+            row: dict[str, Any] = {
+                "name": name,
+                "url": url,
+                "status": res.status,
+                "content_type": res.content_type,
+                "final_url": res.final_url,
+                "error": res.error,
+                "entries": None,
+            }
+            if res.ok and res.body is not None:
+                if not isinstance(target, str) and target.format == "page" and target.page:
+                    parsed = parse_page(res.body, target.page, url=res.final_url)
+                else:
+                    parsed = parse_feed(res.body, content_type=res.content_type, url=res.final_url)
+                row["entries"] = len(parsed.entries)
+                row["error"] = parsed.error
+            return row
+
+        results = await asyncio.gather(*(one(t) for t in targets))
+    bad = 0
+    for r in results:
+        bad += bool(r["error"])
+        if args.json:
+            _print_json(r, out)
+        else:
+            state = "ok " if not r["error"] else "ERR"
+            out.write(
+                f"{state} {r['status'] or '-':>3} {r['entries'] if r['entries'] is not None else '-':>4}"
+                f" entries  {r['content_type'] or '-':<28} {r['name']}\n"
+            )
+            if r["error"]:
+                out.write(f"      {r['error']}\n")
+    err.write(f"{len(results) - bad} of {len(results)} sources answered with a usable feed\n")
+    return EXIT_OK
+
+
+async def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if os.environ.get("DISCORD_TOKEN") and "run" in _discord_commands:
+        return await _discord_commands["run"](args)
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from casewatch.app import open_app
+
+    urls = _load_urls(args)
+    webhook = os.environ.get("DISCORD_WEBHOOK_URL")
+    async with open_app(
+        args.config, args.db, progress=_progress_printer(err), interval_override=args.interval
+    ) as app:
+        app.ensure_console_destinations()
+        deliveries: list[Any] = [ConsoleDelivery(out, as_json=args.json)]
+        if webhook:
+            destinations.upsert(app.db, type="webhook", purpose="alerts", now=app.clock.now())
+            deliveries.append(WebhookDelivery(app.session, webhook))
+        if urls:
+            app.monitor.add_adhoc(urls)
+        err.write(
+            f"casewatch {__version__}: console mode"
+            + (" + webhook" if webhook else "")
+            + f"; {len(sources.active(app.db))} sources; Ctrl-C to stop\n"
+        )
+        lock = asyncio.Lock()
+
+        async def tick() -> None:
+            if lock.locked():
+                return
+            async with lock:
+                report = await app.monitor.poll_once(backfill=args.backfill, only_urls=urls)
+                app.schedule_digests()
+                for d in deliveries:
+                    await app.dispatcher.drain(d)
+                if report.outcomes:
+                    _print_report(report, err)
+
+        scheduler = AsyncIOScheduler(
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600}
+        )
+        scheduler.add_job(tick, "interval", seconds=args.tick, next_run_time=datetime.now(UTC))
+        scheduler.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            scheduler.shutdown(wait=False)
+    return EXIT_OK
+
+
+async def cmd_latest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    async def body(app: Any) -> int:
+        found = stories.latest(app.db, count=max(1, min(args.count, 100)), kind=args.kind)
+        views = [alert_view(app.db, int(s["id"])) for s in found]
+        for v in views:
+            if v is None:
+                continue
+            if args.json:
+                _print_json(alert_json(v), out)
+            else:
+                from casewatch.render import alert_text
+
+                out.write(alert_text(v) + "\n\n")
+        if not views and not args.json:
+            out.write("No relevant stories stored yet.\n")
+        return EXIT_OK
+
+    return await _with_app(args, body)
+
+
+async def cmd_search(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    async def body(app: Any) -> int:
+        since = app.clock.now() - timedelta(seconds=args.since) if args.since else None
+        per = max(1, min(args.per_page, 50))
+        found, total = items.search(
+            app.db,
+            args.query,
+            since=since,
+            source=args.source,
+            limit=per,
+            offset=(max(1, args.page) - 1) * per,
+        )
+        if args.json:
+            for r in found:
+                _print_json(_item_json(r), out)
+            return EXIT_OK
+        if not found:
+            out.write(f"No match for {args.query!r}.\n")
+            return EXIT_OK
+        out.write(f"{total} matches for {args.query!r} (page {args.page}):\n")
+        for r in found:
+            out.write(
+                f"- [{r['id']}] {r['title']} — {r['publisher'] or r['source_name']}"
+                f" ({_fmt_time(r['published_at'] or r['fetched_at'])}) story {r['story_id']}\n"
+                f"  {r['url'] or ''}\n"
+            )
+        return EXIT_OK
+
+    return await _with_app(args, body)
+
+
+def _item_json(r: dict) -> dict:
+    keep = ("id", "story_id", "title", "url", "publisher", "published_at", "fetched_at", "kind")
+    out = {k: r.get(k) for k in keep}
+    out["source"] = r.get("source_name")
+    out["verdict"] = r.get("verdict")
+    return out
+
+
+async def cmd_story(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    async def body(app: Any) -> int:
+        story = stories.get(app.db, args.story_id)
+        if story is None:
+            err.write(f"story {args.story_id}: no such story\n")
+            return EXIT_ERROR
+        members = items.for_story(app.db, args.story_id)
+        if args.json:
+            _print_json(
+                {
+                    "story": {k: v for k, v in story.items() if k != "signature"},
+                    "items": [_item_json(m) for m in members],
+                },
+                out,
+            )
+            return EXIT_OK
+        out.write(f"story {story['id']} [{story['kind']}]: {story['title']}\n")
+        if story.get("summary"):
+            out.write(f"  {story['summary']}\n")
+        for m in members:
+            out.write(
+                f"- {m['publisher'] or m['source_name']}: {m['title']}"
+                f" ({_fmt_time(m['published_at'] or m['fetched_at'])})\n  {m['url'] or ''}\n"
+            )
+        return EXIT_OK
+
+    return await _with_app(args, body)
+
+
+def why_lines(item: dict) -> list[str]:
+    """The explanation of one item's verdict (shared by the CLI and /case why)."""
+    lines = [
+        f"item {item['id']}: {item['title']}",
+        f"source: {item['source_name']}"
+        + (f" (publisher {item['publisher']})" if item["publisher"] else ""),
+        f"verdict: {item['verdict']} (score {item['score']:g}); {item['reason']}",
+    ]
+    if item["rules"]:
+        lines.append("rules fired: " + ", ".join(item["rules"]))
+    lines.append("terms matched: " + (", ".join(item["terms"]) if item["terms"] else "none"))
+    if item.get("story_id"):
+        lines.append(f"story: {item['story_id']}")
+    return lines
+
+
+async def cmd_why(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    async def body(app: Any) -> int:
+        item = items.get(app.db, args.item_id)
+        if item is None:
+            err.write(f"item {args.item_id}: no such item\n")
+            return EXIT_ERROR
+        if args.json:
+            keep = ("id", "title", "verdict", "score", "rules", "terms", "reason", "story_id")
+            _print_json({k: item[k] for k in keep}, out)
+        else:
+            out.write("\n".join(why_lines(item)) + "\n")
+        return EXIT_OK
+
+    return await _with_app(args, body)
+
+
+async def cmd_timeline(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    async def body(app: Any) -> int:
+        events = timeline.listing(app.db, newest_first=args.newest, year=args.year)
+        if args.json:
+            for e in events:
+                _print_json({k: e[k] for k in ("date", "title", "url", "kind", "origin")}, out)
+            return EXIT_OK
+        year = None
+        for e in events:
+            if e["date"][:4] != year:
+                year = e["date"][:4]
+                out.write(f"\n{year}\n")
+            mark = "⚖" if e["kind"] == "court" else "•"
+            out.write(
+                f"  {e['date']} {mark} {e['title']}"
+                + (f"\n      {e['url']}" if e["url"] else "")
+                + "\n"
+            )
+        return EXIT_OK
+
+    return await _with_app(args, body)
+
+
+def source_health(src: dict, now: datetime, stale_after: float) -> str:
+    """One word for a source's state: ok, failing, stale, paused, new."""
+    if src["paused"]:
+        return "paused"
+    if src["failures"]:
+        return "failing"
+    if not src["last_ok_at"]:
+        return "new"
+    last_new = parse_iso(src["last_new_at"]) or parse_iso(src["first_polled_at"])
+    if last_new and (now - last_new).total_seconds() > stale_after:
+        return "stale"
+    return "ok"
+
+
+async def cmd_sources(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    async def body(app: Any) -> int:
+        now = app.clock.now()
+        for s in sources.active(app.db):
+            state = source_health(s, now, app.config.defaults.stale_after)
+            if args.json:
+                keep = (
+                    "id",
+                    "name",
+                    "url",
+                    "kind",
+                    "format",
+                    "last_ok_at",
+                    "last_error",
+                    "failures",
+                    "next_poll_at",
+                    "last_entry_count",
+                    "last_status",
+                )
+                _print_json({**{k: s[k] for k in keep}, "state": state}, out)
+                continue
+            out.write(
+                f"{state:<8} {s['name']}  [{s['kind']}/{s['format']}]\n"
+                f"         last ok {_fmt_time(s['last_ok_at'])}, next {_fmt_time(s['next_poll_at'])},"
+                f" entries {s['last_entry_count'] if s['last_entry_count'] is not None else '-'}"
+                + (f", {s['failures']} failures: {s['last_error']}" if s["failures"] else "")
+                + "\n"
+            )
+        if not args.json:
+            c = outbox.counts(app.db)
+            out.write(f"outbox: {c['pending']} pending, {c['delivered']} delivered\n")
+        return EXIT_OK
+
+    return await _with_app(args, body)
+
+
+async def cmd_digest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    async def body(app: Any) -> int:
+        end = app.clock.now()
+        view = build_digest(
+            app.db,
+            start=end - timedelta(seconds=args.since),
+            end=end,
+            title=f"Digest: {app.config.case.short or app.config.case.name}",
+            empty_mode="say",
+        )
+        if args.json:
+            _print_json(view.as_json(), out)
+        else:
+            out.write(digest_text(view) + "\n")
+        return EXIT_OK
+
+    return await _with_app(args, body)
+
+
+async def cmd_chart(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from casewatch.chart_data import chart_png
+
+    async def body(app: Any) -> int:
+        since = app.clock.now() - timedelta(seconds=args.since) if args.since else None
+        png = chart_png(app.db, title=app.config.case.short or app.config.case.name, since=since)
+        await asyncio.to_thread(Path(args.out).write_bytes, png)
+        err.write(f"wrote {args.out} ({len(png)} bytes)\n")
+        return EXIT_OK
+
+    return await _with_app(args, body)
+
+
+ASYNC_COMMANDS = {
+    "poll": cmd_poll,
+    "probe": cmd_probe,
+    "run": cmd_run,
+    "latest": cmd_latest,
+    "search": cmd_search,
+    "story": cmd_story,
+    "why": cmd_why,
+    "timeline": cmd_timeline,
+    "sources": cmd_sources,
+    "digest": cmd_digest,
+    "chart": cmd_chart,
+}
+
+
+def setup_logging() -> None:
+    level = os.environ.get("CASEWATCH_LOG_LEVEL", "WARNING").upper()
+    logging.basicConfig(
+        level=getattr(logging, level, logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Run one command; returns the exit status."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = build_parser().parse_args(argv)
+    if args.command == "check":
+        return cmd_check(args, out, err)
+    if args.command in ("sync", "invite"):
+        if args.command not in _discord_commands:
+            err.write(f"{args.command}: needs the Discord adapter (run through bot.py)\n")
+            return EXIT_ERROR
+        return asyncio.run(_discord_commands[args.command](args))
+    try:
+        return asyncio.run(ASYNC_COMMANDS[args.command](args, out, err))
+    except ConfigError as exc:
+        for e in exc.errors:
+            err.write(e + "\n")
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        err.write("stopped\n")
+        return EXIT_OK

@@ -1,0 +1,253 @@
+"""feeds.yaml: pydantic models, and loading that reports every error with file, line and field."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from casewatch.fetch import FetchSettings
+from casewatch.pages import PageSelectors
+from casewatch.relevance import RelevanceSettings, SourceRelevance
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or '30s', '15m', '2h', '1d', '1w'."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 30m, got a boolean")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        m = _DURATION.match(str(value))
+        if not m:
+            raise ValueError(f"expected a duration like 90, 30s, 15m, 2h or 1d, got {value!r}")
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CaseInfo(_Strict):
+    name: str = Field(min_length=1)
+    short: str | None = None
+    description: str = ""
+    # Words every story of the case contains: removed before titles are compared across
+    # outlets, else every headline of the case would look alike.
+    vocabulary: list[str] = Field(default_factory=list)
+    search_url: str | None = None
+
+
+class Defaults(_Strict):
+    interval: Duration = 1800.0
+    # An entry first seen later than this after its publication date is stored but not alerted
+    # (a feed re-surfacing an old article is not news).
+    alert_max_age: Duration = 14 * 86400.0
+    # Consecutive failures before admins are told a source is failing.
+    failing_after: int = Field(default=3, ge=1)
+    # A source with no new entry for this long is reported stale in `sources`.
+    stale_after: Duration = 30 * 86400.0
+
+
+def _check_tz(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown time zone {value!r} (use an IANA name like Europe/Paris)"
+        ) from exc
+    return value
+
+
+def _check_hhmm(value: str) -> str:
+    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(value).strip())
+    if not m:
+        raise ValueError(f"expected a time as HH:MM (24-hour), got {value!r}")
+    return f"{int(m.group(1)):02d}:{m.group(2)}"
+
+
+TimeZoneName = Annotated[str, BeforeValidator(_check_tz)]
+ClockTime = Annotated[str, BeforeValidator(_check_hhmm)]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class DigestSettings(_Strict):
+    frequency: Literal["daily", "weekly"] = "daily"
+    time: ClockTime = "08:00"
+    timezone: TimeZoneName = "UTC"
+    weekday: Weekday = "monday"
+    empty: Literal["skip", "say"] = "skip"
+    console: bool = True  # print digests in console mode
+
+
+class SourceConfig(_Strict):
+    name: str = Field(min_length=1, max_length=100)
+    url: str
+    kind: Literal["news", "court"] = "news"
+    format: Literal["feed", "page", "search"] = "feed"
+    interval: Duration | None = None
+    relevance: Literal["rules", "all"] = "rules"
+    rules: SourceRelevance | None = None
+    page: PageSelectors | None = None
+    enabled: bool = True
+    confidence: Literal["high", "medium-high", "medium", "low", "unconfirmed"] | None = None
+    note: str | None = None
+    language: str | None = None
+
+    @model_validator(mode="after")
+    def _page_needs_selectors(self) -> SourceConfig:
+        if not re.match(r"^https?://[^/\s]+", self.url):
+            raise ValueError(f"url must be an http(s) address, got {self.url!r}")
+        if self.format == "page" and self.page is None:
+            raise ValueError("format: page needs `page:` selectors (entries, title, link, date)")
+        if self.format != "page" and self.page is not None:
+            raise ValueError("`page:` selectors only apply to format: page")
+        return self
+
+
+class TimelineEvent(_Strict):
+    date: date
+    title: str = Field(min_length=1, max_length=300)
+    url: str | None = None
+    kind: str = "news"
+
+
+class Config(_Strict):
+    case: CaseInfo
+    defaults: Defaults = Defaults()
+    fetch: FetchSettings = FetchSettings()
+    relevance: RelevanceSettings
+    digest: DigestSettings = DigestSettings()
+    sources: list[SourceConfig] = Field(default_factory=list)
+    timeline: list[TimelineEvent] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_sources(self) -> Config:
+        seen_names: dict[str, int] = {}
+        seen_urls: dict[str, int] = {}
+        for i, s in enumerate(self.sources):
+            if s.name.lower() in seen_names:
+                raise ValueError(
+                    f"sources[{i}]: name {s.name!r} is already used by sources"
+                    f"[{seen_names[s.name.lower()]}]"
+                )
+            if s.url in seen_urls:
+                raise ValueError(
+                    f"sources[{i}]: url {s.url} is already used by sources[{seen_urls[s.url]}]"
+                )
+            seen_names[s.name.lower()] = i
+            seen_urls[s.url] = i
+        return self
+
+    def interval_for(self, source: SourceConfig) -> float:
+        return source.interval or self.defaults.interval
+
+    def source_by_url(self, url: str) -> SourceConfig | None:
+        return next((s for s in self.sources if s.url == url), None)
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; `errors` holds one 'file:line: field: message' per problem."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+def _line_of(tree: Any, loc: tuple[int | str, ...]) -> int | None:
+    """1-based line of the deepest node of `loc` that exists in the YAML tree."""
+    node, line = tree, None
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not str(part).startswith(("function-", "tagged-union")):
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, CommentedMap):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, CommentedSeq):
+        return [_plain(v) for v in node]
+    return node
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; raise ConfigError listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from exc
+    return parse_config(text, name=str(path))
+
+
+def parse_config(text: str, *, name: str = "feeds.yaml") -> Config:
+    """Validate config text; `name` is used in error messages."""
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        tree = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{name}:{mark.line + 1}" if mark else name
+        raise ConfigError([f"{where}: YAML syntax: {exc.problem or exc}"]) from exc
+    except Exception as exc:  # ruamel raises a few non-marked errors (duplicate keys...)
+        raise ConfigError([f"{name}: YAML error: {exc}"]) from exc
+    if not isinstance(tree, CommentedMap):
+        raise ConfigError(
+            [f"{name}:1: the file must be a mapping with case:, relevance:, sources:"]
+        )
+    try:
+        return Config.model_validate(_plain(tree))
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (check the spelling; unknown keys are errors)"
+            # Errors raised by a model validator about a list item carry "sources[3]:" text.
+            m = re.match(r"^Value error, (\w+)\[(\d+)\]: (.*)$", msg, re.S)
+            if m and not loc:
+                loc = (m.group(1), int(m.group(2)))
+                msg = m.group(3)
+            elif msg.startswith("Value error, "):
+                msg = msg[len("Value error, ") :]
+            line = _line_of(tree, loc)
+            where = f"{name}:{line}" if line else name
+            errors.append(f"{where}: {_field(loc)}: {msg}")
+        raise ConfigError(errors) from exc

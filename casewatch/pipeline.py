@@ -1,0 +1,517 @@
+"""One poll cycle: fetch the due sources, parse, judge, deduplicate, store, enqueue alerts.
+
+Each source's results (items, story links, outbox rows, health) are written in one transaction,
+so a crash leaves a source either fully ingested or untouched (and then re-fetched).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from array import array
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from casewatch import dedup, schedule, summary
+from casewatch.clock import Clock
+from casewatch.config import Config, SourceConfig
+from casewatch.fetch import Fetcher
+from casewatch.model import Entry, FetchResult, Match, ParseResult
+from casewatch.pages import parse_page
+from casewatch.parse import parse_feed
+from casewatch.relevance import RuleEngine
+from casewatch.text import fold
+from storage import destinations, items, outbox, sources, stories, timeline
+from storage.sources import SourceSpec
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+@dataclass
+class SourceOutcome:
+    """What happened to one source in a cycle."""
+
+    source_id: int
+    name: str
+    url: str
+    status: str  # new | unchanged | failed
+    entries: int = 0
+    new_items: int = 0
+    relevant: int = 0
+    alerts: list[int] = field(default_factory=list)  # story ids that were enqueued as alerts
+    error: str | None = None
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CycleReport:
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+    started: datetime | None = None
+    finished: datetime | None = None
+
+    @property
+    def alerts(self) -> list[int]:
+        return [s for o in self.outcomes for s in o.alerts]
+
+    @property
+    def failed(self) -> list[SourceOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def summary_line(self) -> str:
+        counts = {k: sum(1 for o in self.outcomes if o.status == k) for k in ("new", "unchanged")}
+        new = sum(o.new_items for o in self.outcomes)
+        rel = sum(o.relevant for o in self.outcomes)
+        return (
+            f"polled {len(self.outcomes)} sources: {counts['new']} changed, "
+            f"{counts['unchanged']} unchanged, {len(self.failed)} failed; "
+            f"{new} new items, {rel} relevant, {len(self.alerts)} new stories to alert"
+        )
+
+
+def pack_signature(sig: tuple[int, ...]) -> bytes:
+    return array("Q", sig).tobytes()
+
+
+def unpack_signature(blob: bytes) -> tuple[int, ...]:
+    return tuple(array("Q", blob))
+
+
+class Monitor:
+    """The case monitor: owns the decisions of a poll cycle; resources are injected."""
+
+    def __init__(
+        self,
+        config: Config,
+        db: Database,
+        fetcher: Fetcher,
+        clock: Clock,
+        *,
+        rng: random.Random | None = None,
+        executor: Executor | None = None,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.fetcher = fetcher
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.executor = executor
+        self.progress = progress
+        self.engine = RuleEngine(config.relevance)
+        self.hasher = dedup.MinHasher()
+        self.stopwords = frozenset(fold(w) for w in config.case.vocabulary)
+        self._adhoc: dict[str, SourceConfig] = {}
+
+    # -- configuration -------------------------------------------------------------------------
+
+    def sync_config(self) -> dict[str, int]:
+        """Bring the sources and timeline tables in line with the configuration."""
+        specs = [
+            SourceSpec(name=s.name, url=s.url, kind=s.kind, format=s.format)
+            for s in self.config.sources
+            if s.enabled
+        ]
+        ids = sources.sync_configured(self.db, specs, self.clock.now())
+        timeline.sync_configured(
+            self.db,
+            [
+                {"date": e.date.isoformat(), "title": e.title, "url": e.url, "kind": e.kind}
+                for e in self.config.timeline
+            ],
+        )
+        return ids
+
+    def add_adhoc(self, urls: list[str]) -> list[int]:
+        """Register `--source` URLs of the command line; they are judged by the configured rules."""
+        ids = []
+        for url in urls:
+            known = self.config.source_by_url(url)
+            cfg = known or SourceConfig(name=url, url=url)
+            self._adhoc[url] = cfg
+            ids.append(
+                sources.add(
+                    self.db,
+                    SourceSpec(
+                        name=cfg.name, url=url, kind=cfg.kind, format=cfg.format, origin="cli"
+                    ),
+                    self.clock.now(),
+                )
+            )
+        return ids
+
+    def source_config(self, row: dict) -> SourceConfig:
+        """The configuration of a stored source (sources added from Discord get defaults)."""
+        cfg = self.config.source_by_url(row["url"]) or self._adhoc.get(row["url"])
+        if cfg is None:
+            cfg = SourceConfig(
+                name=row["name"], url=row["url"], kind=row["kind"], format=row["format"]
+            )
+        return cfg
+
+    # -- the cycle -------------------------------------------------------------------------------
+
+    async def poll_once(
+        self, *, backfill: bool = False, only_urls: list[str] | None = None, force: bool = False
+    ) -> CycleReport:
+        """Poll every due source once (all of them with `force`), concurrently."""
+        now = self.clock.now()
+        report = CycleReport(started=now)
+        if force:
+            due = [s for s in sources.active(self.db) if not s["paused"]]
+            if only_urls is not None:
+                due = [s for s in due if s["url"] in only_urls]
+        else:
+            due = sources.due(self.db, now, only_urls)
+        total, done = len(due), 0
+
+        async def one(src: dict) -> SourceOutcome:
+            nonlocal done
+            try:
+                outcome = await self.poll_source(src, backfill=backfill)
+            except Exception as exc:  # one bad source never stops the cycle
+                log.exception("source %s (%s) crashed the poll", src["name"], src["url"])
+                outcome = SourceOutcome(src["id"], src["name"], src["url"], "failed")
+                outcome.error = f"internal error: {type(exc).__name__}: {exc}"
+                self._record_failure(src, outcome.error, None, None)
+            done += 1
+            if self.progress:
+                self.progress(done, total, src["name"])
+            return outcome
+
+        report.outcomes = list(await asyncio.gather(*(one(s) for s in due)))
+        report.finished = self.clock.now()
+        return report
+
+    async def poll_source(self, src: dict, *, backfill: bool = False) -> SourceOutcome:
+        """Fetch, parse and ingest one source; record its health."""
+        cfg = self.source_config(src)
+        outcome = SourceOutcome(src["id"], src["name"], src["url"], "unchanged")
+        result = await self.fetcher.fetch(
+            src["url"],
+            etag=src["etag"],
+            last_modified=src["last_modified"],
+            last_body_hash=src["body_hash"],
+        )
+        if not result.ok:
+            outcome.status, outcome.error = "failed", result.error
+            self._record_failure(src, result.error or "unknown error", result.status, result)
+            return outcome
+        if result.not_modified or result.body is None:
+            self._record_success(src, result, entry_count=None, new_items=0)
+            return outcome
+        parsed = await self._parse(result, cfg)
+        outcome.skipped = parsed.skipped
+        for msg in parsed.skipped:
+            log.info("%s: skipped an entry: %s", src["name"], msg)
+        if parsed.error:
+            outcome.status, outcome.error = "failed", parsed.error
+            self._record_failure(src, parsed.error, result.status, None)
+            return outcome
+        outcome.status, outcome.entries = "new", len(parsed.entries)
+        first_poll = sources.first_poll_pending(src)
+        with self.db.atomic():
+            self._ingest(
+                src, cfg, parsed.entries, outcome, first_poll=first_poll, backfill=backfill
+            )
+            self._record_success(
+                src, result, entry_count=len(parsed.entries), new_items=outcome.new_items
+            )
+        return outcome
+
+    async def _parse(self, result: FetchResult, cfg: SourceConfig) -> ParseResult:
+        body = result.body or b""
+        loop = asyncio.get_running_loop()
+        if cfg.format == "page":
+            assert cfg.page is not None
+            selectors = cfg.page
+            return await loop.run_in_executor(
+                self.executor,
+                lambda: parse_page(
+                    body, selectors, url=result.final_url, content_type=result.content_type
+                ),
+            )
+        return await loop.run_in_executor(
+            self.executor,
+            lambda: parse_feed(body, content_type=result.content_type, url=result.final_url),
+        )
+
+    # -- health ----------------------------------------------------------------------------------
+
+    def _interval(self, src: dict) -> float:
+        return self.config.interval_for(self.source_config(src))
+
+    def _record_success(
+        self, src: dict, result: FetchResult, *, entry_count: int | None, new_items: int
+    ) -> None:
+        now = self.clock.now()
+        nxt = schedule.next_poll(now, self._interval(src), rng=self.rng)
+        recovered = sources.record_success(
+            self.db,
+            src["id"],
+            now=now,
+            next_poll=nxt,
+            status=result.status,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            body_hash=result.body_hash,
+            content_type=result.content_type,
+            entry_count=entry_count,
+            new_items=new_items,
+        )
+        if recovered:
+            self._notice(src, f"recovered:{now.isoformat()}", f"Source {src['name']} recovered.")
+
+    def _record_failure(
+        self, src: dict, error: str, status: int | None, result: FetchResult | None
+    ) -> None:
+        now = self.clock.now()
+        failures = int(src.get("failures") or 0) + 1
+        delay = schedule.backoff_delay(
+            failures,
+            self._interval(src),
+            retry_after=result.retry_after if result else None,
+            rng=self.rng,
+        )
+        count = sources.record_failure(
+            self.db,
+            src["id"],
+            now=now,
+            next_poll=now + timedelta(seconds=delay),
+            error=error,
+            status=status,
+        )
+        log.warning("source %s failed (%d in a row): %s", src["name"], count, error)
+        fresh = sources.get(self.db, src["id"]) or {}
+        if count >= self.config.defaults.failing_after and not fresh.get("failing_notified"):
+            self._notice(
+                src,
+                f"failing:{now.isoformat()}",
+                f"Source {src['name']} is failing ({count} polls in a row): {error}",
+            )
+            sources.mark_failing_notified(self.db, src["id"])
+
+    def _notice(self, src: dict, ref: str, text: str) -> None:
+        now = self.clock.now()
+        for dest in destinations.alert_targets(self.db, "news"):
+            if src.get("guild_id") and dest["guild_id"] not in ("", src["guild_id"]):
+                continue
+            outbox.enqueue(
+                self.db,
+                destination_id=dest["id"],
+                kind="notice",
+                ref=f"source:{src['id']}:{ref}",
+                now=now,
+                payload={"text": text, "source_id": src["id"]},
+            )
+
+    # -- ingest ----------------------------------------------------------------------------------
+
+    def judge(self, entry: Entry, cfg: SourceConfig, kind: str) -> Match:
+        """Relevance of one entry under the rules (and the source's overrides)."""
+        text = " ".join(p for p in (entry.summary, entry.content[:2000]) if p)
+        if cfg.relevance == "all":
+            base = self.engine.judge(entry.title, text, source=cfg.rules, kind=kind)
+            if base.verdict == "relevant":
+                return base
+            return Match(
+                verdict="relevant",
+                score=max(base.score, 0.0),
+                rules=(*base.rules, "source:all"),
+                terms=base.terms,
+                reason=f"kept: every entry of {cfg.name} is relevant (relevance: all)",
+                court=kind == "court",
+            )
+        return self.engine.judge(entry.title, text, source=cfg.rules, kind=kind)
+
+    def _ingest(
+        self,
+        src: dict,
+        cfg: SourceConfig,
+        entries: list[Entry],
+        outcome: SourceOutcome,
+        *,
+        first_poll: bool,
+        backfill: bool,
+    ) -> None:
+        now = self.clock.now()
+        seen_in_doc: dict[str, int] = {}
+        max_age = timedelta(seconds=self.config.defaults.alert_max_age)
+        for entry in entries:
+            key = dedup.entry_identity(entry, source_format=cfg.format, seen_in_doc=seen_in_doc)
+            if items.seen_item(self.db, src["id"], [key]) is not None:
+                continue
+            match = self.judge(entry, cfg, src["kind"])
+            court = match.court or (src["kind"] == "court" and match.verdict == "relevant")
+            kind = "court" if court else "news"
+            language = entry.language or (cfg.language or None)
+            text = summary.clean_description(entry.summary or entry.content)
+            if not language:
+                language = summary.detect_language(f"{entry.title}. {text}")
+            lead = summary.lead(text, language=language) if text else ""
+            canon = dedup.canonical_url(entry.link) if entry.link else None
+            story_id: int | None = None
+            is_new_story = False
+            if match.verdict != "dropped":
+                story_id, is_new_story, alias = self._story_for(
+                    entry, src, canon, kind, match, lead
+                )
+                if alias is not None:  # the same entry under a new guid: remember, nothing new
+                    items.add_seen(self.db, src["id"], [key], alias)
+                    continue
+            new = items.NewItem(
+                source_id=src["id"],
+                entry_key=key,
+                title=entry.title,
+                url=entry.link,
+                canonical_url=canon,
+                publisher=entry.publisher,
+                summary=lead,
+                language=language,
+                published_at=entry.published or entry.updated,
+                fetched_at=now,
+                kind=kind,
+                court=court,
+                verdict=match.verdict,
+                score=match.score,
+                rules=match.rules,
+                terms=match.terms,
+                reason=match.reason,
+                story_id=story_id,
+            )
+            item_id = items.insert(self.db, new)
+            items.add_seen(self.db, src["id"], [key], item_id)
+            outcome.new_items += 1
+            if match.verdict == "relevant":
+                outcome.relevant += 1
+            if story_id is None:
+                continue
+            before_items, before_outlets = stories.attach_item(self.db, story_id, now=now)
+            story = stories.get(self.db, story_id) or {}
+            if is_new_story:
+                stories.set_summary(self.db, story_id, lead, item_id)
+            else:
+                self._refresh_story_summary(story_id)
+            if court and match.verdict == "relevant":
+                day = (entry.published or now).date().isoformat()
+                timeline.add(
+                    self.db,
+                    date=day,
+                    title=entry.title[:300],
+                    url=entry.link,
+                    kind="court",
+                    origin="item",
+                    item_id=item_id,
+                )
+            became_relevant = False
+            if match.verdict == "relevant" and not story.get("relevant"):
+                stories.set_relevant(self.db, story_id, kind=kind)
+                became_relevant = True
+            elif court and story.get("kind") != "court":
+                stories.set_relevant(self.db, story_id, kind="court")
+            published = entry.published or entry.updated
+            fresh = published is None or now - published <= max_age
+            may_alert = (backfill or not first_poll) and (fresh or backfill)
+            if became_relevant and may_alert:
+                self._enqueue_alerts(story_id, "court" if court else str(story.get("kind")))
+                outcome.alerts.append(story_id)
+            elif not became_relevant and story.get("relevant"):
+                after = stories.get(self.db, story_id) or {}
+                if int(after.get("outlet_count") or 0) > before_outlets and before_items > 0:
+                    self._rearm_updates(story_id)
+
+    def _story_for(
+        self,
+        entry: Entry,
+        src: dict,
+        canon: str | None,
+        kind: str,
+        match: Match,
+        lead: str,
+    ) -> tuple[int, bool, int | None]:
+        """Find or create the story of an entry: (story id, created?, alias item id or None)."""
+        keys = dedup.story_match_keys(entry, stopwords=self.stopwords)
+        story_id = stories.find_by_keys(self.db, keys)
+        sig: tuple[int, ...] | None = None
+        bands: list[str] = []
+        if story_id is None:
+            sig_text = f"{dedup.normalise_title(entry.title, stopwords=self.stopwords)} {lead}"
+            sig = self.hasher.signature(sig_text)
+            bands = self.hasher.band_keys(sig)
+            for cand_id, blob in stories.band_candidates(self.db, bands):
+                if dedup.is_near_duplicate(sig, unpack_signature(blob)):
+                    story_id = cand_id
+                    break
+        if story_id is not None:
+            alias = self._same_entry_again(story_id, src["id"], canon, entry.title)
+            if alias is not None:
+                return story_id, False, alias
+            stories.add_keys(self.db, story_id, keys)
+            return story_id, False, None
+        assert sig is not None
+        title, _ = dedup.split_publisher(entry.title, entry.publisher)
+        story_id = stories.create(
+            self.db,
+            title=title,
+            url=entry.link,
+            kind=kind,
+            relevant=False,  # set by the caller when the first relevant item attaches
+            now=self.clock.now(),
+            published_at=entry.published,
+            summary=lead,
+            signature=pack_signature(sig),
+        )
+        stories.add_keys(self.db, story_id, keys + bands)
+        return story_id, True, None
+
+    def _same_entry_again(
+        self, story_id: int, source_id: int, canon: str | None, title: str
+    ) -> int | None:
+        """An item of this source in the story with the same URL or title: a re-guided entry."""
+        row = self.db.execute(
+            "SELECT id FROM items WHERE story_id = ? AND source_id = ?"
+            " AND ((? IS NOT NULL AND canonical_url = ?) OR title = ?) LIMIT 1",
+            (story_id, source_id, canon, canon, title),
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def _refresh_story_summary(self, story_id: int) -> None:
+        found = self.db.execute(
+            "SELECT id, summary FROM items WHERE story_id = ? AND summary != ''"
+            " ORDER BY id LIMIT 20",
+            (story_id,),
+        ).fetchall()
+        if len(found) < 2:
+            return
+        best = summary.story_summary([r[1] for r in found])
+        stories.set_summary(self.db, story_id, found[best][1], int(found[best][0]))
+
+    def _enqueue_alerts(self, story_id: int, kind: str) -> None:
+        now = self.clock.now()
+        for dest in destinations.alert_targets(self.db, kind):
+            outbox.enqueue(
+                self.db,
+                destination_id=dest["id"],
+                kind="alert",
+                ref=f"story:{story_id}",
+                story_id=story_id,
+                now=now,
+            )
+
+    def _rearm_updates(self, story_id: int) -> None:
+        now = self.clock.now()
+        for row in outbox.delivered_alerts_for_story(self.db, story_id):
+            outbox.rearm(
+                self.db,
+                destination_id=row["destination_id"],
+                kind="update",
+                ref=f"story:{story_id}",
+                story_id=story_id,
+                now=now,
+            )

@@ -1,0 +1,58 @@
+"""Read models: what alerts, digests, stories and items look like to the outside, from storage."""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+from casewatch.render import AlertView
+from storage import items, stories
+from storage.timeutil import parse_iso
+
+
+def alert_view(db: Database, story_id: int) -> AlertView | None:
+    """The current state of a story as an alert (outlets that joined since are included)."""
+    story = stories.get(db, story_id)
+    if story is None:
+        return None
+    members = items.for_story(db, story_id)
+    lead = next((m for m in members if m["id"] == story.get("lead_item_id")), None)
+    first = next(
+        (m for m in members if m["verdict"] == "relevant"), members[0] if members else None
+    )
+    matched: list[str] = []
+    reason = ""
+    if first:
+        matched = json.loads(first["terms"]) if isinstance(first["terms"], str) else first["terms"]
+        reason = first["reason"]
+    source = (first.get("publisher") or first["source_name"]) if first else ""
+    return AlertView(
+        story_id=story_id,
+        title=story["title"],
+        url=story["url"],
+        source=source,
+        outlets=stories.outlets(db, story_id),
+        published=parse_iso(story["published_at"]),
+        first_seen=parse_iso(story["first_seen_at"]) or parse_iso(story["last_seen_at"]),  # type: ignore[arg-type]
+        summary=(story.get("summary") or (lead or {}).get("summary") or ""),
+        kind=story["kind"],
+        matched=matched,
+        reason=reason,
+        language=(first or {}).get("language"),
+    )
+
+
+def alert_json(view: AlertView) -> dict:
+    """The `--json` line of an alert (the DESIGN contract: story_id, title, url, source, ...)."""
+    return {
+        "story_id": view.story_id,
+        "title": view.title,
+        "url": view.url,
+        "source": view.source,
+        "outlets": view.outlets,
+        "published": view.published.isoformat() if view.published else None,
+        "kind": view.kind,
+        "matched": view.matched,
+        "summary": view.summary,
+    }
