@@ -112,6 +112,7 @@ _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _PATH_SAFE = "/:@!$&'()*+,;=~%"
 _QUERY_SAFE = "/?:@!$'()*+,;=~%"
 _GOOGLE_NEWS_OPAQUE = ("/rss/articles/", "/articles/", "/__i/rss/rd/articles/", "/read/")
+_GOOGLE = re.compile(r"google\.(com|co)(\.[a-z]{2})?|google\.[a-z]{2}")  # after "www." is gone
 
 
 def _normalise_escapes(text: str, safe: str) -> str:
@@ -155,11 +156,11 @@ def _query_pairs(query: str) -> list[tuple[str, str, str]]:
 def _unwrap_redirect(host: str, path: str, query: str) -> str | None:
     """The target of a Bing News click-through or a Google redirect/AMP viewer URL, if any."""
     lowered = path.lower()
-    if host.endswith("bing.com") and lowered == "/news/apiclick.aspx":
+    if host == "bing.com" and lowered == "/news/apiclick.aspx":
         wanted: tuple[str, ...] = ("url",)
-    elif host in ("google.com", "news.google.com") and lowered == "/url":
+    elif _GOOGLE.fullmatch(host) and lowered == "/url":
         wanted = ("url", "q")
-    elif host == "google.com" and lowered.startswith("/amp/"):
+    elif _GOOGLE.fullmatch(host) and lowered.startswith("/amp/"):
         rest = path[len("/amp/") :]
         target = "https://" + rest[2:] if rest.startswith("s/") else "http://" + rest
         return target + ("?" + query if query else "")
@@ -202,7 +203,7 @@ def is_opaque_link(url: str) -> bool:
     host = (parts.hostname or "").rstrip(".")
     if host == "news.google.com":
         return parts.path.startswith(_GOOGLE_NEWS_OPAQUE)
-    if host.endswith("bing.com") and parts.path.lower() == "/news/apiclick.aspx":
+    if host in ("bing.com", "www.bing.com") and parts.path.lower() == "/news/apiclick.aspx":
         return _unwrap_redirect("bing.com", parts.path, parts.query) is None
     return False
 
@@ -229,6 +230,8 @@ def canonical_url(url: str) -> str:
     target = _unwrap_redirect(host, parts.path, parts.query)
     if target is not None:
         return canonical_url(target)
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
     kept = sorted(
         _normalise_escapes(raw_part, _QUERY_SAFE)
@@ -537,6 +540,8 @@ def near_duplicate_text(
     """The text to MinHash: normalised headline + the first `summary_words` words of the text."""
     title = normalise_title(entry.title, stopwords=stopwords, publisher=entry.publisher)
     body = _normalise(entry.summary or entry.content, stopwords)
+    if body.isascii():
+        return f"{title} {' '.join(body.split()[:summary_words])}".strip()
     end, weight = 0, 0.0
     for unit in _UNIT.finditer(body):
         if weight >= summary_words:

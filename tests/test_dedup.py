@@ -94,6 +94,11 @@ def _exact_jaccard(hasher: MinHasher, a: str, b: str) -> float:
             "https://www-example-com.cdn.ampproject.org/c/s/www.example.com/news/story?id=4",
             "https://example.com/news/story?id=4",
         ),
+        (
+            "https://www.google.co.uk/amp/s/www.example.com/news/story",
+            "https://example.com/news/story",
+        ),
+        ("http://[2001:db8::1]:8080/a/", "https://[2001:db8::1]:8080/a"),
         # a path that only happens to be "amp" is not folded away
         ("https://example.com/amp", "https://example.com/amp"),
         # a Bing News click-through is the article it points to
@@ -101,6 +106,11 @@ def _exact_jaccard(hasher: MinHasher, a: str, b: str) -> float:
             "http://www.bing.com/news/apiclick.aspx?ref=FexRss&aid=&tid=AB12&url=https%3a%2f%2f"
             "www.reuters.com%2fworld%2fchina%2ficc-uyghur%3futm_source%3drss&c=55&mkt=en-us",
             "https://reuters.com/world/china/icc-uyghur",
+        ),
+        # only Bing itself is unwrapped
+        (
+            "https://notbing.com/news/apiclick.aspx?url=https%3a%2f%2fe.com%2fa",
+            "https://notbing.com/news/apiclick.aspx?url=https%3A%2F%2Fe.com%2Fa",
         ),
         # opaque and non-web links come back as they are
         (
@@ -130,6 +140,7 @@ def test_canonical_url_is_idempotent() -> None:
         ("http://www.bing.com/news/apiclick.aspx?ref=FexRss&tid=AB12", True),
         ("http://www.bing.com/news/apiclick.aspx?url=https%3a%2f%2fexample.com%2fa", False),
         ("https://www.reuters.com/world/china/icc-uyghur", False),
+        ("https://notbing.com/news/apiclick.aspx?tid=1", False),
         ("not a url at all", False),
     ],
 )
