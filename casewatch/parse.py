@@ -1,0 +1,399 @@
+"""Feed documents to entries: RSS 0.9x/1.0/2.0 and Atom through feedparser, JSON Feed by hand.
+
+Hostile XML (a DOCTYPE with an internal subset, which is where entity bombs and external entities
+live) is refused before feedparser sees the bytes. HTML pages served in place of a feed are named
+as such. One broken entry is skipped with a message; it never costs the rest of the feed.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+from xml.sax import SAXParseException
+
+import feedparser
+
+from casewatch.model import Entry, ParseResult
+from casewatch.text import collapse, html_to_text
+
+JSON_FEED_FORMAT = "json1"
+_FEED_ROOTS = frozenset({"rss", "rdf", "feed", "channel"})
+_HTML_ROOTS = frozenset({"html", "head", "body"})
+# feedparser reports these as "bozo" although the document parsed fine.
+_BENIGN_BOZO = (
+    feedparser.CharacterEncodingOverride,
+    feedparser.NonXMLContentType,
+)
+
+
+class HostileDocument(ValueError):
+    """The XML prolog declares things a feed never needs and an attacker often does."""
+
+
+@dataclass(frozen=True)
+class _Prolog:
+    root: str | None  # local name of the first element, lower-cased; None if not reached
+    doctype: str | None  # the DOCTYPE's name, lower-cased
+
+
+def parse_feed(body: bytes, *, content_type: str | None = None, url: str = "") -> ParseResult:
+    """Parse one fetched feed document into entries, refusing hostile or non-feed documents."""
+    where = f"{url}: " if url else ""
+    if not body or not body.strip():
+        return ParseResult(entries=[], error=f"{where}empty document")
+    if _looks_like_json(body, content_type):
+        return _parse_json_feed(body, url)
+    try:
+        prolog = inspect_prolog(body)
+    except HostileDocument as exc:
+        return ParseResult(entries=[], error=f"{where}refused: {exc}")
+    if prolog.doctype == "html" or prolog.root in _HTML_ROOTS:
+        return ParseResult(entries=[], error=f"{where}not a feed: looks like an HTML page")
+    return _parse_xml_feed(body, content_type, url, prolog)
+
+
+def inspect_prolog(body: bytes) -> _Prolog:
+    """Walk the XML prolog up to the root element; raise HostileDocument on a DTD subset."""
+    text = _decode_head(body)
+    i, n = 0, len(text)
+    doctype: str | None = None
+    while i < n:
+        c = text[i]
+        if c.isspace() or c == "\ufeff":
+            i += 1
+            continue
+        if c != "<":
+            # Text before the root: not well-formed; leave the verdict to the parsers, but a
+            # DOCTYPE further on is still looked at, because the lenient parser reads it.
+            nxt = text.find("<", i)
+            if nxt < 0:
+                break
+            i = nxt
+            continue
+        if text.startswith("<?", i):
+            i = _skip_past(text, i, "?>")
+        elif text.startswith("<!--", i):
+            i = _skip_past(text, i, "-->")
+        elif text[i : i + 9].upper() == "<!DOCTYPE":
+            name, i = _read_doctype(text, i)
+            doctype = doctype or name
+        elif text.startswith("<!", i):
+            # <!ENTITY, <!ELEMENT, <![CDATA[ ... outside a DOCTYPE: never part of a feed prolog.
+            word = text[i + 2 : i + 10].upper()
+            if word.startswith(("ENTITY", "ELEMENT", "ATTLIST", "NOTATION")):
+                raise HostileDocument(f"markup declaration <!{word.split()[0]} outside a DOCTYPE")
+            i = _skip_past(text, i, ">")
+        else:
+            tag = text[i + 1 : i + 200]
+            name = ""
+            for ch in tag:
+                if ch.isspace() or ch in "/>":
+                    break
+                name += ch
+            local = name.rsplit(":", 1)[-1].lower()
+            return _Prolog(root=local or None, doctype=doctype)
+    return _Prolog(root=None, doctype=doctype)
+
+
+def _decode_head(body: bytes) -> str:
+    """The document as text, good enough to read its ASCII markup whatever the encoding."""
+    for bom, codec in (
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
+        if body.startswith(bom):
+            return body[len(bom) :].decode(codec, errors="replace")
+    if body.startswith(b"<\x00\x00\x00"):
+        return body.decode("utf-32-le", errors="replace")
+    if body.startswith(b"\x00\x00\x00<"):
+        return body.decode("utf-32-be", errors="replace")
+    if body.startswith(b"<\x00"):
+        return body.decode("utf-16-le", errors="replace")
+    if body.startswith(b"\x00<"):
+        return body.decode("utf-16-be", errors="replace")
+    # Every ASCII-compatible encoding spells markup the same way; latin-1 never fails.
+    return body.decode("latin-1")
+
+
+def _skip_past(text: str, start: int, end: str) -> int:
+    found = text.find(end, start + 2)
+    return len(text) if found < 0 else found + len(end)
+
+
+def _read_doctype(text: str, start: int) -> tuple[str, int]:
+    """Read `<!DOCTYPE name ...>`; return its name and the index after it, or refuse it."""
+    i = start + len("<!DOCTYPE")
+    quote: str | None = None
+    words: list[str] = []
+    word = ""
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == quote:
+                quote = None
+                words.append(word)
+                word = ""
+            else:
+                word += c
+        elif c in "\"'":
+            quote = c
+        elif c == "[":
+            raise HostileDocument(
+                "DOCTYPE with an internal subset (entity declarations are never needed in a feed)"
+            )
+        elif c == ">":
+            if word:
+                words.append(word)
+            break
+        elif c.isspace():
+            if word:
+                words.append(word)
+                word = ""
+        else:
+            word += c
+        i += 1
+    else:
+        raise HostileDocument("DOCTYPE never closed")
+    name = words[0].lower() if words else ""
+    # An external DTD is only acceptable from the web (RSS 0.91's Netscape DTD, XHTML's);
+    # feedparser never loads it, but a file: or other local reference is a probe, not a feed.
+    for literal in words[1:]:
+        scheme = urlsplit(literal).scheme.lower()
+        if scheme and scheme not in ("http", "https"):
+            raise HostileDocument(f"DOCTYPE refers to a non-web resource: {literal[:80]!r}")
+    return name, i + 1
+
+
+def _looks_like_json(body: bytes, content_type: str | None) -> bool:
+    head = body.lstrip(b" \t\r\n\xef\xbb\xbf")[:1]
+    if head == b"{":
+        return True
+    return bool(content_type and "json" in content_type.lower() and head != b"<")
+
+
+def _parse_xml_feed(
+    body: bytes, content_type: str | None, url: str, prolog: _Prolog
+) -> ParseResult:
+    where = f"{url}: " if url else ""
+    headers: dict[str, str] = {}
+    if content_type:
+        headers["content-type"] = content_type
+    if url:
+        headers["content-location"] = url
+    # A BytesIO, never the bytes themselves: feedparser treats a bare string as a file name or URL.
+    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    version = parsed.get("version") or ""
+    raw_entries = parsed.get("entries") or []
+    bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    if not version and not raw_entries:
+        if content_type and "html" in content_type.lower() and prolog.root not in _FEED_ROOTS:
+            return ParseResult(entries=[], error=f"{where}not a feed: looks like an HTML page")
+        detail = f" ({_describe_bozo(bozo)})" if bozo and not isinstance(bozo, _BENIGN_BOZO) else ""
+        return ParseResult(
+            entries=[],
+            error=f"{where}not a feed: no RSS, Atom or JSON Feed structure found{detail}",
+        )
+    feed = parsed.get("feed") or {}
+    feed_language = _language(feed.get("language"))
+    result = ParseResult(
+        entries=[],
+        feed_title=_plain(feed.get("title"), feed.get("title_detail")) or None,
+        feed_language=feed_language,
+        format=version or "unknown",
+    )
+    if bozo is not None and not isinstance(bozo, _BENIGN_BOZO):
+        result.skipped.append(
+            f"document: not well-formed XML ({_describe_bozo(bozo)}); entries recovered leniently"
+        )
+    for index, raw in enumerate(raw_entries, start=1):
+        try:
+            entry = _entry_from_feedparser(raw, feed_language)
+        except Exception as exc:  # one bad entry must not cost the feed
+            result.skipped.append(f"entry {index}: {type(exc).__name__}: {exc}")
+            continue
+        if not entry.title and not entry.link:
+            result.skipped.append(f"entry {index}: no title and no link")
+            continue
+        result.entries.append(entry)
+    return result
+
+
+def _describe_bozo(exc: object) -> str:
+    if isinstance(exc, SAXParseException):
+        return f"line {exc.getLineNumber()}, column {exc.getColumnNumber()}: {exc.getMessage()}"
+    return collapse(str(exc))
+
+
+def _entry_from_feedparser(raw: dict[str, Any], feed_language: str | None) -> Entry:
+    title = _plain(raw.get("title"), raw.get("title_detail"))
+    summary = _plain(raw.get("summary"), raw.get("summary_detail"))
+    content_parts = [
+        _plain(part.get("value"), part) for part in raw.get("content") or [] if part.get("value")
+    ]
+    content = "\n\n".join(p for p in content_parts if p)
+    if not summary and content:
+        summary = content
+    # Google News / Bing News items name the outlet in <source url="...">Reuters</source>.
+    source = raw.get("source")
+    publisher = None
+    if isinstance(source, Mapping):
+        publisher = collapse(str(source.get("title") or "")) or None
+    tags = []
+    for tag in raw.get("tags") or []:
+        term = collapse(str(tag.get("term") or tag.get("label") or ""))
+        if term and term not in tags:
+            tags.append(term)
+    language = None
+    for detail_key in ("title_detail", "summary_detail"):
+        detail = raw.get(detail_key)
+        if isinstance(detail, Mapping) and detail.get("language"):
+            language = _language(detail.get("language"))
+            break
+    # dict.get skips feedparser's deprecated fallback of `updated` to `published`.
+    updated = _from_struct(dict.get(raw, "updated_parsed"))
+    return Entry(
+        title=title,
+        link=_web_link(raw.get("link")),
+        guid=collapse(str(raw.get("id") or "")) or None,
+        summary=summary,
+        content=content,
+        # RSS 1.0 (dc:date) and many Atom feeds only say when an entry was updated.
+        published=_from_struct(dict.get(raw, "published_parsed")) or updated,
+        updated=updated,
+        author=collapse(str(raw.get("author") or "")) or None,
+        publisher=publisher,
+        language=language or feed_language,
+        tags=tags,
+    )
+
+
+def _plain(value: object, detail: object = None) -> str:
+    """Plain text of a field; markup is stripped when its type (feedparser's verdict) is HTML."""
+    if not value:
+        return ""
+    text = str(value)
+    # feedparser already re-types text/plain fields that look like HTML (escaped markup).
+    kind = detail.get("type", "") if isinstance(detail, Mapping) else ""
+    if "html" in str(kind):
+        return html_to_text(text)
+    return collapse(text)
+
+
+def _from_struct(value: time.struct_time | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime(*value[:6], tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def _web_link(value: object, base: str = "") -> str | None:
+    """An http(s) link, or None: feed text is untrusted and only web links are worth posting."""
+    if not value or not isinstance(value, str):
+        return None
+    link = urljoin(base, value.strip()) if base else value.strip()
+    if urlsplit(link).scheme.lower() in ("http", "https"):
+        return link
+    return None
+
+
+def _language(value: object) -> str | None:
+    if not value or not isinstance(value, str):
+        return None
+    return value.strip().replace("_", "-").lower() or None
+
+
+def _parse_json_feed(body: bytes, url: str) -> ParseResult:
+    where = f"{url}: " if url else ""
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return ParseResult(entries=[], error=f"{where}not a feed: invalid JSON ({exc})")
+    version = doc.get("version") if isinstance(doc, dict) else None
+    if not isinstance(version, str) or not version.startswith("https://jsonfeed.org/version/1"):
+        return ParseResult(
+            entries=[], error=f"{where}not a feed: JSON without a JSON Feed 1.x version"
+        )
+    items = doc.get("items")
+    if not isinstance(items, list):
+        return ParseResult(entries=[], error=f"{where}not a JSON Feed: 'items' is not a list")
+    base = doc.get("home_page_url") or doc.get("feed_url") or url
+    base = base if isinstance(base, str) else url
+    feed_language = _language(doc.get("language"))
+    result = ParseResult(
+        entries=[],
+        feed_title=collapse(str(doc.get("title") or "")) or None,
+        feed_language=feed_language,
+        format=JSON_FEED_FORMAT,
+    )
+    for index, item in enumerate(items, start=1):
+        try:
+            if not isinstance(item, dict):
+                raise ValueError(f"an item must be an object, got {type(item).__name__}")
+            entry = _entry_from_json(item, base, feed_language)
+        except Exception as exc:  # one bad item must not cost the feed
+            result.skipped.append(f"item {index}: {type(exc).__name__}: {exc}")
+            continue
+        if not entry.title and not entry.link:
+            result.skipped.append(f"item {index}: no title and no url")
+            continue
+        result.entries.append(entry)
+    return result
+
+
+def _entry_from_json(item: dict[str, Any], base: str, feed_language: str | None) -> Entry:
+    content_html = item.get("content_html")
+    content_text = item.get("content_text")
+    if isinstance(content_html, str) and content_html:
+        content = html_to_text(content_html)
+    elif isinstance(content_text, str):
+        content = collapse(content_text)
+    else:
+        content = ""
+    summary_raw = item.get("summary")
+    summary = _plain(summary_raw) if isinstance(summary_raw, str) else ""
+    authors = item.get("authors")
+    if not isinstance(authors, list):
+        single = item.get("author")  # JSON Feed 1.0
+        authors = [single] if isinstance(single, dict) else []
+    names = [str(a["name"]) for a in authors if isinstance(a, dict) and a.get("name")]
+    tags = [collapse(str(t)) for t in item.get("tags") or [] if isinstance(t, str | int)]
+    item_id = item.get("id")
+    updated = _from_rfc3339(item.get("date_modified"), "date_modified")
+    return Entry(
+        title=_plain(item.get("title")) if isinstance(item.get("title"), str) else "",
+        link=_web_link(item.get("url") or item.get("external_url"), base),
+        guid=str(item_id) if item_id not in (None, "") else None,
+        summary=summary or content,
+        content=content,
+        published=_from_rfc3339(item.get("date_published"), "date_published") or updated,
+        updated=updated,
+        author=", ".join(names) or None,
+        language=_language(item.get("language")) or feed_language,
+        tags=[t for t in tags if t],
+    )
+
+
+def _from_rfc3339(value: object, field: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{field} must be an RFC 3339 string, got {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{field} is not an RFC 3339 date: {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
