@@ -89,6 +89,9 @@ class Dispatcher:
                 if exc.gone:
                     if destinations.mark_broken(self.db, dest["id"], str(exc), self.clock.now()):
                         log.warning("destination %s is broken: %s (rows kept)", dest["id"], exc)
+                        tell = getattr(delivery, "destination_broken", None)
+                        if tell is not None:
+                            await tell(dest, str(exc))
                     report.broken += 1
                     continue
                 self._failed(row, str(exc), exc.retry_after)
@@ -119,10 +122,11 @@ class Dispatcher:
             if kind == "alert":
                 return await delivery.send_alert(dest, row, view)
             original = outbox.alert_message(self.db, dest["id"], int(row["story_id"]))
-            if original is None or not original.get("message_id"):
+            if original is None or original.get("delivered_at") is None:
                 return None  # the alert itself is still pending and will show every outlet
-            await delivery.update_alert(dest, row, view, str(original["message_id"]))
-            return str(original["message_id"])
+            message_id = str(original.get("message_id") or "")
+            await delivery.update_alert(dest, row, view, message_id)
+            return message_id or None
         if kind == "digest":
             return await delivery.send_digest(dest, row, load_digest(self.db, row["payload"] or {}))
         if kind == "notice":
@@ -134,7 +138,7 @@ class Dispatcher:
 class ConsoleDelivery:
     """Prints alerts, digests and notices to a terminal (or JSON lines)."""
 
-    types = ("console",)
+    types: tuple[str, ...] = ("console",)
 
     def __init__(self, out: TextIO | None = None, *, as_json: bool = False) -> None:
         self.out = out or sys.stdout
@@ -170,7 +174,7 @@ class WebhookDelivery:
     delivered mark is what prevents repeats, so a crash between Discord's answer and that mark
     can repeat one message; the bot's channel sends do not have this gap."""
 
-    types = ("webhook",)
+    types: tuple[str, ...] = ("webhook",)
 
     def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
         self.session = session

@@ -76,11 +76,11 @@ class CycleReport:
 
 
 def pack_signature(sig: tuple[int, ...]) -> bytes:
-    return array("Q", sig).tobytes()
+    return array("I", sig).tobytes()
 
 
 def unpack_signature(blob: bytes) -> tuple[int, ...]:
-    return tuple(array("Q", blob))
+    return tuple(array("I", blob))
 
 
 class Monitor:
@@ -436,15 +436,20 @@ class Monitor:
         lead: str,
     ) -> tuple[int, bool, int | None]:
         """Find or create the story of an entry: (story id, created?, alias item id or None)."""
-        keys = dedup.story_match_keys(entry, stopwords=self.stopwords)
-        story_id = stories.find_by_keys(self.db, keys)
+        keys = dedup.story_match_keys(
+            entry,
+            stopwords=self.stopwords,
+            source_url=src["url"] if src["format"] == "page" else None,
+        )
+        window = timedelta(seconds=self.config.defaults.story_window)
+        story_id = stories.find_by_keys(self.db, keys, titles_since=self.clock.now() - window)
         sig: tuple[int, ...] | None = None
         bands: list[str] = []
         if story_id is None:
-            sig_text = f"{dedup.normalise_title(entry.title, stopwords=self.stopwords)} {lead}"
-            sig = self.hasher.signature(sig_text)
+            sig = self.hasher.signature(dedup.near_duplicate_text(entry, stopwords=self.stopwords))
             bands = self.hasher.band_keys(sig)
-            for cand_id, blob in stories.band_candidates(self.db, bands):
+            recent = stories.band_candidates(self.db, bands, since=self.clock.now() - window)
+            for cand_id, blob in recent:
                 if dedup.is_near_duplicate(sig, unpack_signature(blob)):
                     story_id = cand_id
                     break

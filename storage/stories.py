@@ -10,16 +10,34 @@ from storage.db import one, rows
 from storage.timeutil import iso
 
 
-def find_by_keys(db: Database, keys: list[str]) -> int | None:
-    """The story already holding any of these exact keys (canonical URL, title key), or None."""
+def find_by_keys(
+    db: Database, keys: list[str], *, titles_since: datetime | None = None
+) -> int | None:
+    """The story already holding any of these exact keys (canonical URL, title key), or None.
+
+    Title keys ("t:...") only match stories seen since `titles_since`: a recurring headline
+    months later is a new development, while a URL is the same article whenever it returns.
+    """
     for key in keys:
-        row = db.execute("SELECT story_id FROM story_keys WHERE key = ? LIMIT 1", (key,)).fetchone()
+        if key.startswith("t:") and titles_since is not None:
+            row = db.execute(
+                "SELECT story_keys.story_id FROM story_keys JOIN stories"
+                " ON stories.id = story_keys.story_id"
+                " WHERE story_keys.key = ? AND stories.last_seen_at >= ? LIMIT 1",
+                (key, iso(titles_since)),
+            ).fetchone()
+        else:
+            row = db.execute(
+                "SELECT story_id FROM story_keys WHERE key = ? LIMIT 1", (key,)
+            ).fetchone()
         if row is not None:
             return int(row[0])
     return None
 
 
-def band_candidates(db: Database, band_keys: list[str], limit: int = 50) -> list[tuple[int, bytes]]:
+def band_candidates(
+    db: Database, band_keys: list[str], *, since: datetime | None = None, limit: int = 50
+) -> list[tuple[int, bytes]]:
     """Stories sharing at least one LSH band with a signature: (story id, signature blob)."""
     if not band_keys:
         return []
@@ -28,8 +46,8 @@ def band_candidates(db: Database, band_keys: list[str], limit: int = 50) -> list
         f"SELECT DISTINCT stories.id, stories.signature FROM story_keys"
         f" JOIN stories ON stories.id = story_keys.story_id"
         f" WHERE story_keys.key IN ({marks}) AND stories.signature IS NOT NULL"
-        f" ORDER BY stories.id DESC LIMIT ?",
-        (*band_keys, limit),
+        f" AND stories.last_seen_at >= ? ORDER BY stories.id DESC LIMIT ?",
+        (*band_keys, iso(since) or "", limit),
     )
     return [(int(r[0]), bytes(r[1])) for r in cur.fetchall()]
 

@@ -1,0 +1,1 @@
+"""The Discord adapter: thin cogs over the casewatch core. Only this package and bot.py import discord."""

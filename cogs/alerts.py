@@ -1,0 +1,195 @@
+"""Delivering the outbox to Discord channels: alerts, their updates, digests and notices."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import discord
+from discord.ext import commands
+
+from casewatch import render
+from casewatch.chart_data import chart_png
+from casewatch.delivery import DeliveryError
+from casewatch.digest import DigestView, digest_messages
+from casewatch.render import AlertView
+
+if TYPE_CHECKING:
+    from bot import CasewatchBot
+
+log = logging.getLogger("casewatch.discord.alerts")
+T = TypeVar("T")
+
+# Discord allows about 5 messages per 5 s in one channel; stay under it so bursts are paced
+# here instead of turning into 429s.
+BURST, WINDOW = 5, 5.0
+
+
+class ChannelPacer:
+    """Spaces sends per channel: at most BURST messages per WINDOW seconds."""
+
+    def __init__(self, burst: int = BURST, window: float = WINDOW) -> None:
+        self.burst, self.window = burst, window
+        self.sent: dict[int, deque[float]] = defaultdict(deque)
+
+    async def wait(self, channel_id: int) -> None:
+        stamps = self.sent[channel_id]
+        now = time.monotonic()
+        while stamps and now - stamps[0] > self.window:
+            stamps.popleft()
+        if len(stamps) >= self.burst:
+            await asyncio.sleep(self.window - (now - stamps[0]))
+            stamps.popleft()
+        stamps.append(time.monotonic())
+
+
+class DiscordDelivery:
+    """The Delivery of the core, for destinations of type `discord`."""
+
+    types: tuple[str, ...] = ("discord",)
+
+    def __init__(self, bot: CasewatchBot) -> None:
+        self.bot = bot
+        self.pacer = ChannelPacer()
+
+    async def _channel(self, dest: dict) -> discord.abc.Messageable:
+        channel_id = int(dest["channel_id"])
+        channel = self.bot.get_channel(channel_id)
+        if channel is None:
+            found = await self._call(self.bot.fetch_channel(channel_id))
+            channel = found
+        if not isinstance(channel, discord.abc.Messageable):
+            raise DeliveryError(f"channel {channel_id} cannot receive messages", gone=True)
+        await self.pacer.wait(channel_id)
+        return channel
+
+    async def _call(self, action: Awaitable[T]) -> T:
+        """Run a Discord call, turning its errors into delivery errors the dispatcher knows."""
+        try:
+            return await action
+        except discord.NotFound as exc:
+            raise DeliveryError(f"channel or message is gone ({exc.text})", gone=True) from exc
+        except discord.Forbidden as exc:
+            raise DeliveryError(f"missing permission ({exc.text})", gone=True) from exc
+        except discord.HTTPException as exc:
+            retry = 5.0 if exc.status == 429 else None
+            raise DeliveryError(
+                f"Discord answered {exc.status}: {exc.text}", retry_after=retry
+            ) from exc
+        except (TimeoutError, OSError) as exc:
+            raise DeliveryError(f"Discord unreachable: {exc}") from exc
+
+    @staticmethod
+    def _ping(dest: dict, kind: str) -> tuple[str | None, discord.AllowedMentions]:
+        role = dest.get("role_id")
+        if kind == "court" and dest.get("court_role_id"):
+            role = dest["court_role_id"]
+        if not role:
+            return None, discord.AllowedMentions.none()
+        return f"<@&{role}>", discord.AllowedMentions(
+            everyone=False, users=False, roles=[discord.Object(int(role))]
+        )
+
+    async def send_alert(self, dest: dict, row: dict, view: AlertView) -> str | None:
+        channel = await self._channel(dest)
+        content, mentions = self._ping(dest, view.kind)
+        embed = discord.Embed.from_dict(render.alert_embed(view))
+        msg = await self._call(
+            channel.send(
+                content=content, embed=embed, nonce=int(row["id"]), allowed_mentions=mentions
+            )
+        )
+        return str(msg.id)
+
+    async def update_alert(self, dest: dict, row: dict, view: AlertView, message_id: str) -> None:
+        channel = await self._channel(dest)
+        if not hasattr(channel, "get_partial_message"):
+            return
+        partial = channel.get_partial_message(int(message_id))
+        embed = discord.Embed.from_dict(render.alert_embed(view))
+        await self._call(partial.edit(embed=embed))
+
+    async def send_digest(self, dest: dict, row: dict, digest: DigestView) -> str | None:
+        channel = await self._channel(dest)
+        parts = digest_messages(digest)
+        files: list[discord.File] = []
+        if digest.frequency == "weekly" and not digest.empty:
+            png = await asyncio.to_thread(
+                chart_png, self.bot.app.db, title=digest.title, since=None
+            )
+            files.append(discord.File(io.BytesIO(png), filename="coverage.png"))
+        first: str | None = None
+        for i, text in enumerate(parts):
+            last = i == len(parts) - 1
+            kwargs: dict[str, Any] = {"files": files} if last and files else {}
+            # One nonce per part: a retry after a crash re-sends only what Discord dropped.
+            msg = await self._call(
+                channel.send(
+                    content=text,
+                    nonce=f"{row['id']}{i:03d}",
+                    allowed_mentions=discord.AllowedMentions.none(),
+                    **kwargs,
+                )
+            )
+            first = first or str(msg.id)
+            if not last:
+                await self.pacer.wait(int(dest["channel_id"]))
+        return first
+
+    async def send_notice(self, dest: dict, row: dict, text: str) -> str | None:
+        channel = await self._channel(dest)
+        embed = discord.Embed.from_dict(render.notice_embed(text))
+        msg = await self._call(
+            channel.send(
+                embed=embed, nonce=int(row["id"]), allowed_mentions=discord.AllowedMentions.none()
+            )
+        )
+        return str(msg.id)
+
+    async def destination_broken(self, dest: dict, reason: str) -> None:
+        """Tell the guild's admins, somewhere they can read it, that a channel stopped working."""
+        guild = self.bot.get_guild(int(dest["guild_id"])) if dest.get("guild_id") else None
+        if guild is None:
+            return
+        text = (
+            f"casewatch can no longer post {dest['purpose']} in <#{dest['channel_id']}>: {reason}. "
+            "Nothing is lost: the messages wait until a server admin fixes the channel's "
+            "permissions and runs `/watch alerts` (or `/watch digest`) for it again."
+        )
+        candidates = [guild.system_channel, guild.public_updates_channel, *guild.text_channels]
+        for channel in candidates:
+            if channel is None or str(channel.id) == dest["channel_id"]:
+                continue
+            if not channel.permissions_for(guild.me).send_messages:
+                continue
+            try:
+                await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
+                return
+            except discord.HTTPException:
+                continue
+        log.warning("guild %s: no channel to tell admins that %s", guild.id, text)
+
+
+class AlertsCog(commands.Cog):
+    """Drains the outbox into Discord on a short schedule."""
+
+    def __init__(self, bot: CasewatchBot) -> None:
+        self.bot = bot
+        self.delivery = DiscordDelivery(bot)
+        self._lock = asyncio.Lock()
+
+    async def drain(self) -> None:
+        """Deliver what is due (skipped when a drain is already running)."""
+        if self._lock.locked() or not self.bot.is_ready():
+            return
+        async with self._lock:
+            await self.bot.app.dispatcher.drain(self.delivery)
+
+
+async def setup(bot: CasewatchBot) -> None:
+    await bot.add_cog(AlertsCog(bot))

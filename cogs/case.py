@@ -1,0 +1,274 @@
+"""/case: what everyone can ask the archive. Thin: storage and core do the work."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import timedelta
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+from sqlite_utils import Database
+
+from casewatch import __version__, render
+from casewatch.chart_data import chart_png
+from casewatch.cli import source_health, why_lines
+from casewatch.config import parse_duration
+from casewatch.views import alert_view
+from cogs.errors import UserError
+from cogs.paging import Pager
+from storage import items, outbox, sources, stories, timeline
+from storage.timeutil import parse_iso
+
+if TYPE_CHECKING:
+    from bot import CasewatchBot
+
+PER_PAGE = 5
+
+
+def duration_arg(text: str | None, option: str) -> timedelta | None:
+    """A `since` option like 7d or 12h, or a clear error."""
+    if not text:
+        return None
+    try:
+        return timedelta(seconds=parse_duration(text))
+    except ValueError as exc:
+        raise UserError(f"`{option}`: {exc}. Examples: 24h, 7d, 4w.") from exc
+
+
+def _when(text: str | None) -> str:
+    when = parse_iso(text)
+    return f"<t:{int(when.timestamp())}:d>" if when else "undated"
+
+
+class CaseCog(
+    commands.GroupCog, group_name="case", group_description="Follow the case: news, court, search"
+):
+    def __init__(self, bot: CasewatchBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @property
+    def db(self) -> Database:
+        return self.bot.app.db
+
+    @app_commands.command(name="latest", description="The newest developments in the case")
+    @app_commands.describe(
+        count="How many stories (1-10)", kind="Only news or only court developments"
+    )
+    async def latest(
+        self,
+        interaction: discord.Interaction,
+        count: app_commands.Range[int, 1, 10] = 5,
+        kind: Literal["news", "court"] | None = None,
+    ) -> None:
+        found = stories.latest(self.db, count=count, kind=kind)
+        views = [v for v in (alert_view(self.db, int(s["id"])) for s in found) if v]
+        if not views:
+            await interaction.response.send_message(
+                "Nothing stored yet. The first poll may still be running.", ephemeral=True
+            )
+            return
+        _, embeds = render.clamp_message("", [render.alert_embed(v) for v in views])
+        await interaction.response.send_message(embeds=[discord.Embed.from_dict(e) for e in embeds])
+
+    @app_commands.command(name="search", description="Search every stored item (ranked)")
+    @app_commands.describe(
+        query='Words or a "quoted phrase"',
+        since="Only this recent window, e.g. 7d or 12h",
+        source="Only this source or outlet",
+    )
+    @app_commands.checks.cooldown(3, 30.0, key=lambda i: (i.guild_id, i.user.id))
+    async def search(
+        self,
+        interaction: discord.Interaction,
+        query: app_commands.Range[str, 1, 200],
+        since: str | None = None,
+        source: str | None = None,
+    ) -> None:
+        window = duration_arg(since, "since")
+        await interaction.response.defer(thinking=True)
+        after = self.bot.app.clock.now() - window if window else None
+
+        def page(n: int) -> tuple[discord.Embed, int]:
+            found, total = items.search(
+                self.db, query, since=after, source=source, limit=PER_PAGE, offset=n * PER_PAGE
+            )
+            lines = [
+                f"**{render.escape_markdown(r['title'])}**\n{render.escape_markdown(r['publisher'] or r['source_name'])}"
+                f" · {_when(r['published_at'] or r['fetched_at'])} · story {r['story_id'] or '-'}"
+                + (f" · [link]({r['url']})" if r["url"] else "")
+                for r in found
+            ]
+            pages = max(1, -(-total // PER_PAGE))
+            embed = discord.Embed.from_dict(
+                render.clamp_embed(
+                    {
+                        "title": f"Search: {query}",
+                        "description": "\n\n".join(lines) or "No match.",
+                        "footer": {"text": f"{total} matches · page {n + 1}/{pages}"},
+                    }
+                )
+            )
+            return embed, pages
+
+        await Pager(page, owner_id=interaction.user.id).start(interaction)
+
+    @app_commands.command(name="story", description="Every outlet that reported one story")
+    @app_commands.describe(id="The story number shown in alerts")
+    async def story(self, interaction: discord.Interaction, id: app_commands.Range[int, 1]) -> None:
+        view = alert_view(self.db, id)
+        if view is None:
+            raise UserError(f"There is no story {id}. `/case latest` lists recent ones.")
+        members = items.for_story(self.db, id)
+        embed = render.alert_embed(view)
+        lines = [
+            f"• {render.escape_markdown(m['publisher'] or m['source_name'])}: "
+            + (
+                f"[{render.escape_markdown(m['title'])}]({m['url']})"
+                if m["url"]
+                else render.escape_markdown(m["title"])
+            )
+            + f" ({_when(m['published_at'] or m['fetched_at'])})"
+            for m in members
+        ]
+        embed["fields"] = [
+            *embed.get("fields", []),
+            {"name": f"Coverage ({len(members)} items)", "value": "\n".join(lines)},
+        ]
+        await interaction.response.send_message(
+            embed=discord.Embed.from_dict(render.clamp_embed(embed))
+        )
+
+    @app_commands.command(name="timeline", description="The case's key dated events, by year")
+    @app_commands.describe(order="Oldest or newest first", year="Only one year")
+    async def timeline_cmd(
+        self,
+        interaction: discord.Interaction,
+        order: Literal["oldest", "newest"] = "oldest",
+        year: app_commands.Range[int, 2000, 2100] | None = None,
+    ) -> None:
+        events = timeline.listing(self.db, newest_first=order == "newest", year=year)
+        if not events:
+            raise UserError("The timeline is empty" + (f" for {year}." if year else "."))
+        blocks: list[str] = []
+        current_year = None
+        for e in events:
+            if e["date"][:4] != current_year:
+                current_year = e["date"][:4]
+                blocks.append(f"**{current_year}**")
+            mark = "⚖️" if e["kind"] == "court" else "•"
+            title = render.escape_markdown(e["title"])
+            blocks.append(
+                f"{mark} `{e['date']}` " + (f"[{title}]({e['url']})" if e["url"] else title)
+            )
+        pages_text = _chunks(blocks, 3500)
+
+        def page(n: int) -> tuple[discord.Embed, int]:
+            embed = {
+                "title": "Case timeline",
+                "description": pages_text[n],
+                "footer": {"text": f"page {n + 1}/{len(pages_text)}"},
+            }
+            return discord.Embed.from_dict(render.clamp_embed(embed)), len(pages_text)
+
+        await Pager(page, owner_id=interaction.user.id).start(interaction)
+
+    @app_commands.command(name="sources", description="Health of each watched source")
+    async def sources_cmd(self, interaction: discord.Interaction) -> None:
+        now = self.bot.app.clock.now()
+        stale = self.bot.app.config.defaults.stale_after
+        rows = [
+            s
+            for s in sources.active(self.db)
+            if not s["guild_id"] or s["guild_id"] == str(interaction.guild_id)
+        ]
+        icons = {"ok": "🟢", "failing": "🔴", "stale": "🟡", "paused": "⏸️", "new": "⚪"}
+        lines = []
+        for s in rows:
+            state = source_health(s, now, stale)
+            line = f"{icons.get(state, '•')} **{render.escape_markdown(s['name'])}** ({s['kind']}) · last ok {_when(s['last_ok_at'])}"
+            if s["failures"]:
+                line += f"\n  {s['failures']} failures: {render.escape_markdown(str(s['last_error'])[:150])}"
+            lines.append(line)
+        pages_text = _chunks(lines or ["No sources configured."], 3500)
+        counts = outbox.counts(self.db)
+
+        def page(n: int) -> tuple[discord.Embed, int]:
+            embed = {
+                "title": f"Sources ({len(rows)})",
+                "description": pages_text[n],
+                "footer": {
+                    "text": f"page {n + 1}/{len(pages_text)} · {counts['pending']} messages waiting"
+                },
+            }
+            return discord.Embed.from_dict(render.clamp_embed(embed)), len(pages_text)
+
+        await Pager(page, owner_id=interaction.user.id, ephemeral=True).start(interaction)
+
+    @app_commands.command(
+        name="why", description="Which rule terms made an item relevant, or why it was dropped"
+    )
+    @app_commands.describe(item="The item number (from /case search)")
+    async def why(self, interaction: discord.Interaction, item: app_commands.Range[int, 1]) -> None:
+        found = items.get(self.db, item)
+        if found is None:
+            raise UserError(f"There is no item {item}. `/case search` shows item numbers.")
+        text = "\n".join(render.escape_markdown(line) for line in why_lines(found))
+        await interaction.response.send_message(
+            embed=discord.Embed.from_dict(
+                render.clamp_embed({"title": f"Why item {item}", "description": text})
+            ),
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="activity", description="Chart of the case's coverage over time")
+    @app_commands.describe(since="Only this recent window, e.g. 26w or 365d")
+    @app_commands.checks.cooldown(1, 30.0, key=lambda i: i.guild_id)
+    async def activity(self, interaction: discord.Interaction, since: str | None = None) -> None:
+        window = duration_arg(since, "since")
+        await interaction.response.defer(thinking=True)
+        after = self.bot.app.clock.now() - window if window else None
+        case = self.bot.app.config.case
+        png = await asyncio.to_thread(
+            chart_png, self.db, title=case.short or case.name, since=after
+        )
+        await interaction.followup.send(file=discord.File(io.BytesIO(png), filename="activity.png"))
+
+    @app_commands.command(name="about", description="What this bot follows and how")
+    async def about(self, interaction: discord.Interaction) -> None:
+        case = self.bot.app.config.case
+        n_sources = len(sources.active(self.db))
+        n_stories = len(stories.latest(self.db, count=1_000_000))
+        text = (
+            f"{render.escape_markdown(case.description or case.name)}\n\n"
+            f"Watching {n_sources} sources; {n_stories} stories stored. Alerts come once per story; "
+            "later outlets are added to the original message. `/case why` explains any item."
+        )
+        embed = {
+            "title": case.name,
+            "description": text,
+            "footer": {"text": f"casewatch {__version__}"},
+        }
+        await interaction.response.send_message(
+            embed=discord.Embed.from_dict(render.clamp_embed(embed)), ephemeral=True
+        )
+
+
+def _chunks(lines: list[str], size: int) -> list[str]:
+    """Join lines into pages of at most `size` characters, never splitting a line."""
+    pages, current = [], ""
+    for line in lines:
+        line = render.clamp(line, size)
+        if current and len(current) + 1 + len(line) > size:
+            pages.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    return [*pages, current] if current else pages or [""]
+
+
+async def setup(bot: CasewatchBot) -> None:
+    await bot.add_cog(CaseCog(bot))
