@@ -208,6 +208,24 @@ def _guarded_socket(addr_info: tuple[Any, ...]) -> socket.socket:
     return socket.socket(family=family, type=type_, proto=proto)
 
 
+def make_session(
+    settings: FetchSettings, *, resolver: AbstractResolver | None = None
+) -> aiohttp.ClientSession:
+    """The session a Fetcher wants: one pooling, DNS-caching connector with the connect guard.
+
+    Build the session with this when handing one to `Fetcher(session=...)`; a session made
+    otherwise still gets the URL check of guarded fetches, but not the per-connection check.
+    """
+    connector = aiohttp.TCPConnector(
+        limit=settings.concurrency,
+        limit_per_host=settings.per_host,
+        ttl_dns_cache=300,
+        resolver=resolver,
+        socket_factory=_guarded_socket,
+    )
+    return aiohttp.ClientSession(connector=connector)
+
+
 @dataclass
 class _Progress:
     """Where a fetch has got to, so a timeout can say what it was doing and where."""
@@ -226,10 +244,19 @@ class _Progress:
 class _Failure(Exception):
     """A problem already phrased for the FetchResult; internal to this module."""
 
-    def __init__(self, message: str, **fields: object) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        content_type: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
-        self.fields = fields
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.content_type = content_type
 
 
 class Fetcher:
@@ -277,14 +304,7 @@ class Fetcher:
         if self._session is None:
             if self._closed:
                 raise RuntimeError("Fetcher used after close()")
-            connector = aiohttp.TCPConnector(
-                limit=self.settings.concurrency,
-                limit_per_host=self.settings.per_host,
-                ttl_dns_cache=300,
-                resolver=self._resolver,
-                socket_factory=_guarded_socket,
-            )
-            self._session = aiohttp.ClientSession(connector=connector)
+            self._session = make_session(self.settings, resolver=self._resolver)
         return self._session
 
     def _host_slot(self, url: URL) -> asyncio.Semaphore:
@@ -339,7 +359,9 @@ class Fetcher:
                 final_url=progress.current,
                 status=progress.status,
                 error=f"{progress.where()}: {failure.message}",
-                **failure.fields,  # type: ignore[arg-type]
+                permanent=failure.permanent,
+                retry_after=failure.retry_after,
+                content_type=failure.content_type,
             )
         finally:
             _CONNECT_GUARD.reset(token)
@@ -435,18 +457,21 @@ class Fetcher:
                 if next_url.scheme not in ("http", "https"):
                     raise _Failure(f"redirect to a non-web URL refused: {location!r}")
                 return str(next_url)
-            common = {
-                "url": progress.url,
-                "final_url": progress.current,
-                "status": status,
-                "content_type": response.headers.get("Content-Type"),
-                "etag": response.headers.get("ETag"),
-                "last_modified": response.headers.get("Last-Modified"),
-            }
+            found = FetchResult(
+                url=progress.url,
+                final_url=progress.current,
+                status=status,
+                content_type=response.headers.get("Content-Type"),
+                etag=response.headers.get("ETag"),
+                last_modified=response.headers.get("Last-Modified"),
+            )
             if status == 304:
-                return FetchResult(
-                    **common,  # type: ignore[arg-type]
+                # Many servers omit the validators on a 304: keep the ones that still hold.
+                return replace(
+                    found,
                     not_modified=True,
+                    etag=found.etag or headers.get("If-None-Match"),
+                    last_modified=found.last_modified or headers.get("If-Modified-Since"),
                 )
             if not 200 <= status < 300:
                 reason = f" {response.reason}" if response.reason else ""
@@ -459,18 +484,14 @@ class Fetcher:
                     f"HTTP {status}{reason}",
                     permanent=status in PERMANENT_STATUSES,
                     retry_after=retry_after,
-                    content_type=common["content_type"],
+                    content_type=found.content_type,
                 )
             progress.phase = "reading the body"
             body = await self._read_capped(response)
             digest = hashlib.sha256(body).hexdigest()
             if last_body_hash is not None and digest == last_body_hash:
-                return FetchResult(
-                    **common,  # type: ignore[arg-type]
-                    body_hash=digest,
-                    not_modified=True,
-                )
-            return FetchResult(**common, body=body, body_hash=digest)  # type: ignore[arg-type]
+                return replace(found, body_hash=digest, not_modified=True)
+            return replace(found, body=body, body_hash=digest)
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
         cap = self.settings.max_bytes

@@ -25,6 +25,7 @@ from casewatch.fetch import (
     address_problem,
     check_public_url,
     is_public_address,
+    make_session,
     parse_retry_after,
 )
 from tests.feedserver import FeedServer, http_date, rss
@@ -471,6 +472,33 @@ async def test_a_borrowed_session_is_used_and_left_open(feed_server: FeedServer)
         await fetcher.close()
         assert not session.closed
     assert result.body == FEED
+
+
+async def test_a_session_from_make_session_keeps_the_connect_guard(
+    feed_server: FeedServer,
+) -> None:
+    dns = FakeDNS({"rebind.test": [["93.184.215.14"], ["127.0.0.1"]]})
+    url = f"http://rebind.test:{feed_server.port}/feed.xml"
+    feed_server.route("/feed.xml", FEED)
+    settings = quick()
+    async with make_session(settings, resolver=dns) as session:
+        fetcher = Fetcher(settings, session=session, resolver=dns)
+        result = await fetcher.fetch(url, guard_internal=True)
+    assert result.error == f"{url}: refused: connecting to 127.0.0.1 is a loopback address"
+    assert feed_server.hits["/feed.xml"] == 0
+
+
+async def test_not_modified_keeps_validators_the_server_did_not_repeat(
+    feed_server: FeedServer, fetcher: Fetcher
+) -> None:
+    async def bare_304(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=304)
+
+    url = feed_server.route("/bare", bare_304)
+    stamp = http_date(NOW)
+    result = await fetcher.fetch(url, etag='"e1"', last_modified=stamp)
+    assert result.not_modified
+    assert (result.etag, result.last_modified) == ('"e1"', stamp)
 
 
 @pytest.mark.parametrize(
