@@ -280,15 +280,14 @@ def _entry_link(
             inner = link_node.css_first("a[href]")  # a selector naming the heading around the link
             link = _absolute_link(inner.attributes.get("href"), base) if inner else None
         return link
-    for candidate in (title_node, node):
-        if candidate is not None and candidate.tag == "a":
-            link = _absolute_link(candidate.attributes.get("href"), base)
+    # The title's own link first: a teaser image or a category link may come before it.
+    for scope in (title_node, node):
+        if scope is None:
+            continue
+        for anchor in scope.css("a[href]"):  # css() includes the scope itself
+            link = _absolute_link(anchor.attributes.get("href"), base)
             if link:
                 return link
-    for anchor in node.css("a[href]"):
-        link = _absolute_link(anchor.attributes.get("href"), base)
-        if link:
-            return link
     return None
 
 

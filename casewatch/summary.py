@@ -52,19 +52,23 @@ _BOILERPLATE_BLOCK = re.compile(
     re.IGNORECASE,
 )
 _BOILERPLATE_BLOCK_MAX = 160
-# A byline on a block of its own, at the start: "By Jane Doe", "By Jane Doe and Ali Khan".
-_BYLINE_BLOCK = re.compile(r"by\s+\S+(?:\s+\S+){0,6}", re.IGNORECASE)
-_BYLINE_BLOCK_MAX = 70
+# ... and is a single sentence: "Photo: AFP. Lawyers said ..." is a story with a credit in front.
+_SENTENCE_BREAK = re.compile(r"[.!?…]\s+[A-ZÀ-Þ]")
 _NAME = r"[A-Z][\w'’.-]*"
-# A byline run into the text, only when a separator ends it: "By Jane Doe | ...",
-# "By Jane Doe, Example News — ...". Names are capitalised words.
-_BYLINE_INLINE = re.compile(
-    rf"By\s+{_NAME}(?:\s+{_NAME}){{0,3}}(?:\s+(?:and|&)\s+{_NAME}(?:\s+{_NAME}){{0,3}})?"
-    rf"(?:,\s+{_NAME}(?:\s+{_NAME}){{0,3}})?\s*[|—–:]\s*"
+# Capitalised names: "Jane Doe", "Jane Doe and Ali Kaya", "Jane Doe, Example News".
+_NAMES = (
+    rf"{_NAME}(?:\s+{_NAME}){{0,3}}(?:\s+(?:and|&)\s+{_NAME}(?:\s+{_NAME}){{0,3}})?"
+    rf"(?:,\s+{_NAME}(?:\s+{_NAME}){{0,3}})?"
 )
-# A credit run into the start of the text, ended by a separator: "Photo: AFP | ...".
+# A byline on a block of its own at the start ("By Jane Doe"), or run into the text when a
+# separator ends it ("By Jane Doe | ...", "By Jane Doe, Example News — ...").
+_BYLINE_BLOCK = re.compile(rf"By\s+{_NAMES}")
+_BYLINE_INLINE = re.compile(rf"By\s+{_NAMES}\s*[|—–:]\s*")
+# A credit run into the start of a block, ended by a separator or a full stop:
+# "Photo: AFP | ...", "Photo: Jane Roe/Example Agency. Lawyers said ...".
 _CREDIT_INLINE = re.compile(
-    r"(?:photo|image|picture|photograph|credit)s?(?:\s+credits?)?\s*:\s*[^|—–]{1,80}?\s*[|—–]\s*",
+    r"(?:photo|image|picture|photograph|credit)s?(?:\s+credits?)?\s*:\s*[^|—–.]{1,80}?"
+    r"\s*(?:[|—–]|\.(?=\s))\s*",
     re.IGNORECASE,
 )
 # Credits in parentheses anywhere: "(Photo: Reuters)", "(Image credit: UN Photo)".
@@ -300,9 +304,13 @@ def _has_words(text: str) -> bool:
 
 
 def _is_boilerplate_block(block: str, *, at_start: bool) -> bool:
-    if len(block) <= _BOILERPLATE_BLOCK_MAX and _BOILERPLATE_BLOCK.match(block):
+    if (
+        len(block) <= _BOILERPLATE_BLOCK_MAX
+        and _BOILERPLATE_BLOCK.match(block)
+        and not _SENTENCE_BREAK.search(block)
+    ):
         return True
-    return at_start and len(block) <= _BYLINE_BLOCK_MAX and bool(_BYLINE_BLOCK.fullmatch(block))
+    return at_start and bool(_BYLINE_BLOCK.fullmatch(block))
 
 
 def _without_title(text: str, title: str) -> str:

@@ -176,6 +176,18 @@ def test_repeated_link_on_a_page_is_one_entry() -> None:
     assert "already listed" in result.skipped[0]
 
 
+def test_default_link_is_the_titles_own_link_not_an_earlier_one() -> None:
+    body = b"""<div class="e"><a href="/topics/asia">Asia</a>
+      <h2><a href="/news/ruling">Ruling on the appeal</a></h2></div>
+      <a class="e" href="/news/whole-card"><h2>Whole card is a link</h2></a>"""
+    result = parse_page(body, PageSelectors(entries=".e", title="h2"), url="https://x.example/")
+
+    assert [entry.link for entry in result.entries] == [
+        "https://x.example/news/ruling",
+        "https://x.example/news/whole-card",
+    ]
+
+
 def test_unreadable_date_keeps_the_entry_and_says_so() -> None:
     body = b'<div class="e"><a href="/a">Title</a><span class="d">sometime soon</span></div>'
     selectors = PageSelectors(entries="div.e", title="a", date="span.d")

@@ -118,8 +118,22 @@ def test_byline_at_the_start_is_removed() -> None:
     )
 
 
-def test_sentence_starting_with_by_is_not_a_byline() -> None:
-    text = "By December the prosecutor had decided not to proceed."
+@pytest.mark.parametrize(
+    "text",
+    ["By December the prosecutor had decided not to proceed.", "By December, it was over."],
+)
+def test_sentence_starting_with_by_is_not_a_byline(text: str) -> None:
+    assert clean_description(text) == text
+
+
+def test_credit_before_a_story_in_collapsed_text_keeps_the_story() -> None:
+    text = "Photo: Jane Roe/Example Agency. Lawyers said the deportations breached the Statute."
+
+    assert clean_description(text) == "Lawyers said the deportations breached the Statute."
+
+
+def test_prompt_followed_by_more_sentences_is_not_dropped_whole() -> None:
+    text = "Read more about it below. The Office received the submission on Monday."
 
     assert clean_description(text) == text
 
