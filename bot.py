@@ -28,8 +28,7 @@ from casewatch.app import App, open_app
 from casewatch.clock import Clock
 from cogs.endpoints import point_discord_at
 from cogs.errors import CaseTree
-from storage import destinations
-from storage.db import one
+from storage import destinations, settings
 
 log = logging.getLogger("casewatch.bot")
 
@@ -106,28 +105,21 @@ class CasewatchBot(commands.Bot):
     ) -> int:
         """Sync the command tree when its payload changed since the last sync (or when forced)."""
         digest = self.command_payload_hash()
-        row = one(
-            self.app.db,
-            "SELECT value FROM settings WHERE scope = 'discord' AND key = ?",
-            (COMMAND_HASH_KEY,),
-        )
-        if not force and guild is None and row and row["value"] == digest:
+        known = settings.get(self.app.db, "discord", COMMAND_HASH_KEY)
+        if not force and guild is None and known == digest:
             log.info("slash commands unchanged; not syncing")
             return 0
         if guild is not None:
             self.tree.copy_global_to(guild=guild)
         synced = await self.tree.sync(guild=guild)
         if guild is None:
-            self.app.db.execute(
-                "INSERT INTO settings (scope, key, value) VALUES ('discord', ?, ?)"
-                " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value",
-                (COMMAND_HASH_KEY, digest),
-            )
+            settings.put(self.app.db, "discord", COMMAND_HASH_KEY, digest)
         log.info("synced %d slash commands", len(synced))
         return len(synced)
 
     async def poll_tick(self) -> None:
         """Poll due sources, schedule digests, then deliver at once."""
+        self.app.heartbeat()
         try:
             report = await self.app.monitor.poll_once(backfill=self.backfill)
             self.app.schedule_digests()

@@ -18,7 +18,7 @@ from casewatch.delivery import Dispatcher
 from casewatch.digest import schedule_digests
 from casewatch.fetch import Fetcher
 from casewatch.pipeline import CycleReport, Monitor, ProgressFn
-from storage import destinations, open_store
+from storage import destinations, open_store, settings
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,10 @@ class App:
         report = await self.monitor.poll_once(backfill=backfill, only_urls=only_urls)
         self.schedule_digests()
         return report
+
+    def heartbeat(self) -> None:
+        """Record that the scheduler is alive (read by `bot.py health`, the container check)."""
+        settings.put(self.db, "runtime", "heartbeat", self.clock.now().isoformat())
 
     def schedule_digests(self) -> list[int]:
         return schedule_digests(

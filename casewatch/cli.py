@@ -133,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="PNG file to write")
     p.add_argument("--since", type=parse_duration, help="only this recent window (e.g. 52w)")
 
+    p = sub.add_parser("health", help="exit 0 when a running bot's scheduler ticked recently")
+    _common(p, json_flag=False)
+    p.add_argument("--max-age", type=parse_duration, default=300.0, help="oldest heartbeat (5m)")
+
     p = sub.add_parser("sync", help="register the slash commands with Discord")
     _common(p, json_flag=False)
     p.add_argument("--guild", help="sync to one guild (instant) instead of globally")
@@ -340,6 +344,7 @@ async def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if lock.locked():
                 return
             async with lock:
+                app.heartbeat()
                 report = await app.monitor.poll_once(backfill=args.backfill, only_urls=urls)
                 app.schedule_digests()
                 for d in deliveries:
@@ -584,6 +589,30 @@ async def cmd_chart(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return await _with_app(args, body)
 
 
+def cmd_health(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """For container health checks: the database opens and the scheduler ticked recently."""
+    from storage import open_store, settings
+
+    try:
+        db = open_store(args.db)
+    except Exception as exc:
+        err.write(f"unhealthy: cannot open {args.db}: {exc}\n")
+        return EXIT_ERROR
+    try:
+        beat = parse_iso(settings.get(db, "runtime", "heartbeat"))
+    finally:
+        db.close()
+    if beat is None:
+        err.write("unhealthy: no heartbeat recorded yet\n")
+        return EXIT_ERROR
+    age = (datetime.now(UTC) - beat).total_seconds()
+    if age > args.max_age:
+        err.write(f"unhealthy: last heartbeat {age:.0f}s ago\n")
+        return EXIT_ERROR
+    out.write(f"healthy: last heartbeat {age:.0f}s ago\n")
+    return EXIT_OK
+
+
 ASYNC_COMMANDS = {
     "poll": cmd_poll,
     "probe": cmd_probe,
@@ -617,6 +646,8 @@ def main(
     args = build_parser().parse_args(argv)
     if args.command == "check":
         return cmd_check(args, out, err)
+    if args.command == "health":
+        return cmd_health(args, out, err)
     if args.command in ("sync", "invite"):
         if args.command not in _discord_commands:
             err.write(f"{args.command}: needs the Discord adapter (run through bot.py)\n")
