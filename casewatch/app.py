@@ -16,7 +16,7 @@ from casewatch.clock import Clock, SystemClock
 from casewatch.config import Config, load_config
 from casewatch.delivery import Dispatcher
 from casewatch.digest import schedule_digests
-from casewatch.fetch import Fetcher
+from casewatch.fetch import Fetcher, make_session
 from casewatch.pipeline import CycleReport, Monitor, ProgressFn
 from storage import destinations, open_store, settings
 
@@ -97,8 +97,7 @@ async def open_app(
     clock = clock or SystemClock()
     db = open_store(db_path)
     settings = cfg.fetch
-    connector = aiohttp.TCPConnector(limit=settings.concurrency, ttl_dns_cache=300)
-    session = aiohttp.ClientSession(connector=connector)
+    session = make_session(settings)
     try:
         fetcher = Fetcher(settings, session=session, clock=clock)
         monitor = Monitor(cfg, db, fetcher, clock, rng=rng, progress=progress)

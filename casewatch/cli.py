@@ -289,7 +289,9 @@ async def cmd_probe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             }
             if res.ok and res.body is not None:
                 if not isinstance(target, str) and target.format == "page" and target.page:
-                    parsed = parse_page(res.body, target.page, url=res.final_url)
+                    parsed = parse_page(
+                        res.body, target.page, url=res.final_url, content_type=res.content_type
+                    )
                 else:
                     parsed = parse_feed(res.body, content_type=res.content_type, url=res.final_url)
                 row["entries"] = len(parsed.entries)

@@ -257,8 +257,8 @@ class WatchCog(
             raise UserError("`url`: give the full address, starting with https://")
         await interaction.response.defer(ephemeral=True, thinking=True)
         fetcher = self.bot.app.fetcher
-        guard = not self.bot.app.config.fetch.allow_internal
-        result = await fetcher.fetch(url, guard_internal=guard)
+        # The fetcher lifts the guard itself when feeds.yaml sets fetch.allow_internal.
+        result = await fetcher.fetch(url, guard_internal=True)
         if not result.ok or result.body is None:
             raise UserError(f"I could not fetch that feed: {result.error}")
         parsed = parse_feed(result.body, content_type=result.content_type, url=result.final_url)

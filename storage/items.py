@@ -183,3 +183,8 @@ def weekly_counts(db: Database, since: datetime | None = None) -> list[dict]:
         + " GROUP BY week ORDER BY week",
         params,
     )
+
+
+def set_summary(db: Database, item_id: int, summary: str) -> None:
+    """Replace an item's summary (e.g. by the lead of its article page)."""
+    db.execute("UPDATE items SET summary = ? WHERE id = ?", (summary, item_id))

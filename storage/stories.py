@@ -174,3 +174,12 @@ def between(db: Database, start: datetime, end: datetime) -> list[dict]:
         " ORDER BY kind = 'court' DESC, outlet_count DESC, item_count DESC, first_seen_at",
         (iso(start), iso(end)),
     )
+
+
+def refresh_lead(db: Database, item_id: int, summary: str) -> None:
+    """A story whose lead item got a better summary shows it (as does one that had none)."""
+    db.execute(
+        "UPDATE stories SET summary = ? WHERE id = (SELECT story_id FROM items WHERE id = ?)"
+        " AND (lead_item_id = ? OR summary IS NULL OR summary = '')",
+        (summary, item_id, item_id),
+    )

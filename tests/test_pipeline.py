@@ -7,8 +7,11 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+from casewatch.app import App
 from casewatch.clock import FakeClock
+from casewatch.config import SourceConfig
 from casewatch.delivery import ConsoleDelivery, DeliveryError
+from casewatch.model import Entry, Match
 from casewatch.render import AlertView
 from storage import items, outbox, sources, stories
 from storage.db import rows, scalar
@@ -24,7 +27,7 @@ def src(url: str, name: str = "Feed A", **extra: object) -> dict:
     return {"name": name, "url": url, **extra}
 
 
-async def drain_text(app) -> str:  # type: ignore[no-untyped-def]
+async def drain_text(app: App) -> str:
     out = io.StringIO()
     await app.dispatcher.drain(ConsoleDelivery(out, as_json=True))
     return out.getvalue()
@@ -262,7 +265,7 @@ async def test_a_source_is_ingested_in_one_transaction(
 
         original = app.monitor.judge
 
-        def exploding(entry, cfg, kind):  # type: ignore[no-untyped-def]
+        def exploding(entry: Entry, cfg: SourceConfig, kind: str) -> Match:
             if entry.title.startswith("Uyghur boom"):
                 raise RuntimeError("disk on fire")
             return original(entry, cfg, kind)
