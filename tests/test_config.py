@@ -1,0 +1,113 @@
+"""feeds.yaml validation: every error names file, line and field; unknown keys are errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from casewatch.config import ConfigError, load_config, parse_config, parse_duration
+
+ROOT = Path(__file__).resolve().parent.parent
+
+GOOD = """\
+case:
+  name: Test case
+relevance:
+  groups:
+    people: [Uyghur]
+  rules:
+    - {name: r, any: [people], score: 2}
+sources:
+  - name: A
+    url: https://a.example.org/feed
+"""
+
+
+def errors_of(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, name="feeds.yaml")
+    return info.value.errors
+
+
+def test_the_shipped_feeds_yaml_is_valid() -> None:
+    cfg = load_config(ROOT / "feeds.yaml")
+    assert cfg.sources and cfg.timeline and cfg.relevance.rules
+
+
+def test_a_minimal_config_is_valid_and_fills_defaults() -> None:
+    cfg = parse_config(GOOD)
+    assert cfg.sources[0].kind == "news" and cfg.interval_for(cfg.sources[0]) == 1800
+
+
+def test_unknown_key_is_an_error_with_its_line() -> None:
+    errs = errors_of(GOOD + "    colour: blue\n")
+    assert errs == ["feeds.yaml:11: sources[0].colour: unknown key (check the spelling; unknown keys are errors)"]
+
+
+def test_bad_values_report_every_error_with_line_and_field() -> None:
+    text = GOOD.replace("url: https://a.example.org/feed", "url: ftp://x\n    kind: gossip\n    interval: soon")
+    errs = errors_of(text)
+    joined = "\n".join(errs)
+    assert "feeds.yaml:11: sources[0].kind:" in joined
+    assert "feeds.yaml:12: sources[0].interval: expected a duration" in joined
+
+
+def test_page_source_without_selectors_is_refused() -> None:
+    errs = errors_of(GOOD + "    format: page\n")
+    assert any("sources[0]" in e and "page" in e for e in errs)
+
+
+def test_duplicate_source_names_are_refused() -> None:
+    errs = errors_of(GOOD + "  - name: a\n    url: https://b.example.org/feed\n")
+    assert any("sources[1]" in e and "already used" in e for e in errs)
+    assert errs[0].startswith("feeds.yaml:11:")
+
+
+def test_yaml_syntax_error_has_a_line() -> None:
+    errs = errors_of(GOOD + "  - name: [unclosed\n")
+    assert errs[0].startswith("feeds.yaml:1") and "YAML syntax" in errs[0]
+
+
+def test_rule_naming_an_unknown_group_is_an_error() -> None:
+    errs = errors_of(GOOD.replace("any: [people]", "any: [persons]"))
+    assert any("persons" in e for e in errs)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90", 90), (90, 90), ("30s", 30), ("15m", 900), ("2h", 7200), ("1d", 86400)]
+)
+def test_durations(text: str | int, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("bad", ["soon", "-5m", "0", True])
+def test_bad_durations(bad: object) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(bad)
+
+
+def test_check_command_exits_2_and_prints_the_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD.replace("name: A", "name: A\n    kind: gossip"), encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), "check", "--config", str(bad), "--db", str(tmp_path / "x.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert run.returncode == 2
+    assert f"{bad}:10: sources[0].kind:" in run.stderr
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD, encoding="utf-8")
+    ok = subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), "check", "--config", str(good), "--db", str(tmp_path / "x.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert ok.returncode == 0, ok.stderr
