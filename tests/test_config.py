@@ -44,11 +44,15 @@ def test_a_minimal_config_is_valid_and_fills_defaults() -> None:
 
 def test_unknown_key_is_an_error_with_its_line() -> None:
     errs = errors_of(GOOD + "    colour: blue\n")
-    assert errs == ["feeds.yaml:11: sources[0].colour: unknown key (check the spelling; unknown keys are errors)"]
+    assert errs == [
+        "feeds.yaml:11: sources[0].colour: unknown key (check the spelling; unknown keys are errors)"
+    ]
 
 
 def test_bad_values_report_every_error_with_line_and_field() -> None:
-    text = GOOD.replace("url: https://a.example.org/feed", "url: ftp://x\n    kind: gossip\n    interval: soon")
+    text = GOOD.replace(
+        "url: https://a.example.org/feed", "url: ftp://x\n    kind: gossip\n    interval: soon"
+    )
     errs = errors_of(text)
     joined = "\n".join(errs)
     assert "feeds.yaml:11: sources[0].kind:" in joined
@@ -77,7 +81,8 @@ def test_rule_naming_an_unknown_group_is_an_error() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("90", 90), (90, 90), ("30s", 30), ("15m", 900), ("2h", 7200), ("1d", 86400)]
+    ("text", "seconds"),
+    [("90", 90), (90, 90), ("30s", 30), ("15m", 900), ("2h", 7200), ("1d", 86400)],
 )
 def test_durations(text: str | int, seconds: float) -> None:
     assert parse_duration(text) == seconds
@@ -93,7 +98,15 @@ def test_check_command_exits_2_and_prints_the_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(GOOD.replace("name: A", "name: A\n    kind: gossip"), encoding="utf-8")
     run = subprocess.run(
-        [sys.executable, str(ROOT / "bot.py"), "check", "--config", str(bad), "--db", str(tmp_path / "x.db")],
+        [
+            sys.executable,
+            str(ROOT / "bot.py"),
+            "check",
+            "--config",
+            str(bad),
+            "--db",
+            str(tmp_path / "x.db"),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -104,7 +117,15 @@ def test_check_command_exits_2_and_prints_the_errors(tmp_path: Path) -> None:
     good = tmp_path / "good.yaml"
     good.write_text(GOOD, encoding="utf-8")
     ok = subprocess.run(
-        [sys.executable, str(ROOT / "bot.py"), "check", "--config", str(good), "--db", str(tmp_path / "x.db")],
+        [
+            sys.executable,
+            str(ROOT / "bot.py"),
+            "check",
+            "--config",
+            str(good),
+            "--db",
+            str(tmp_path / "x.db"),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
