@@ -1,0 +1,114 @@
+"""Digest slots (time zones, DST, weekly), grouping, splitting, and send-once scheduling."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from casewatch.digest import DigestStory, DigestView, digest_messages, latest_slot, schedule_digests
+from storage import destinations, open_store
+from storage.db import rows
+
+
+def utc(*a: int) -> datetime:
+    return datetime(*a, tzinfo=UTC)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("now", "freq", "at", "tz", "end"),
+    [
+        (utc(2026, 3, 2, 9, 0), "daily", "08:00", "UTC", utc(2026, 3, 2, 8, 0)),
+        (utc(2026, 3, 2, 7, 59), "daily", "08:00", "UTC", utc(2026, 3, 1, 8, 0)),
+        # 08:00 in Paris is 07:00 UTC in winter...
+        (utc(2026, 3, 2, 7, 30), "daily", "08:00", "Europe/Paris", utc(2026, 3, 2, 7, 0)),
+        # ...and 06:00 UTC after the spring change (29 March 2026).
+        (utc(2026, 3, 30, 6, 30), "daily", "08:00", "Europe/Paris", utc(2026, 3, 30, 6, 0)),
+        # Weekly on Mondays: on Sunday the last slot is the previous Monday.
+        (utc(2026, 3, 8, 12, 0), "weekly", "08:00", "UTC", utc(2026, 3, 2, 8, 0)),
+        (utc(2026, 3, 9, 8, 0), "weekly", "08:00", "UTC", utc(2026, 3, 9, 8, 0)),
+    ],
+)
+def test_latest_slot(now: datetime, freq: str, at: str, tz: str, end: datetime) -> None:
+    slot = latest_slot(now, frequency=freq, at_time=at, timezone=tz)
+    assert slot.end == end
+    span = timedelta(days=7 if freq == "weekly" else 1)
+    assert abs((slot.end - slot.start) - span) <= timedelta(hours=1)  # DST days are 23/25 h
+
+
+def story(n: int, title: str, kind: str = "news", outlets: int = 1) -> DigestStory:
+    return DigestStory(
+        n,
+        title,
+        f"https://e.org/{n}",
+        kind,
+        [f"Outlet {i}" for i in range(outlets)],
+        "Lead sentence. " * 3,
+    )
+
+
+def test_digest_messages_put_court_first_and_never_exceed_the_limit_or_cut_words() -> None:
+    view = DigestView(
+        title="Daily digest",
+        start=utc(2026, 3, 1, 8),
+        end=utc(2026, 3, 2, 8),
+        court=[story(1, "Court decision on the communication", "court")],
+        news=[story(i, f"News story number {i} " + "long " * 40, outlets=6) for i in range(2, 40)],
+        court_items=1,
+        news_items=60,
+    )
+    parts = digest_messages(view, limit=2000)
+    assert len(parts) > 1
+    assert all(len(p) <= 2000 for p in parts)
+    text = "\n".join(parts)
+    assert text.index("Court decision") < text.index("News story number 2")
+    assert "1 court items" in text and "60 news items" in text
+    for p in parts:  # split between lines only
+        assert not p.endswith(" lo") and not p.startswith("ng ")
+
+
+def test_empty_digest_says_nothing_new() -> None:
+    view = DigestView(title="Daily digest", start=utc(2026, 3, 1), end=utc(2026, 3, 2))
+    assert "Nothing new" in digest_messages(view)[0]
+
+
+def test_a_missed_digest_is_enqueued_once_and_a_new_destination_waits_for_its_next_slot(
+    tmp_path: Path,
+) -> None:
+    db = open_store(tmp_path / "d.db")
+    created = utc(2026, 3, 1, 12)
+    destinations.upsert(
+        db,
+        type="console",
+        purpose="digest",
+        now=created,
+        frequency="daily",
+        at_time="08:00",
+        timezone="UTC",
+        empty_mode="say",
+    )
+    # Same day, after the slot it was created after: nothing yet.
+    assert schedule_digests(db, utc(2026, 3, 1, 13), case_name="t") == []
+    # The bot was down from the 1st to the 4th at noon: one digest, for the latest slot.
+    first = schedule_digests(db, utc(2026, 3, 4, 12), case_name="t")
+    again = schedule_digests(db, utc(2026, 3, 4, 12, 30), case_name="t")
+    assert len(first) == 1 and again == []
+    payload = rows(db, "SELECT payload FROM outbox")[0]["payload"]
+    assert "2026-03-04T08:00:00+00:00" in payload
+
+
+def test_skip_mode_sends_nothing_for_an_empty_period(tmp_path: Path) -> None:
+    db = open_store(tmp_path / "d.db")
+    destinations.upsert(
+        db,
+        type="console",
+        purpose="digest",
+        now=utc(2026, 2, 1),
+        frequency="daily",
+        at_time="08:00",
+        timezone="UTC",
+        empty_mode="skip",
+    )
+    assert schedule_digests(db, utc(2026, 3, 4, 12), case_name="t") == []
+    assert rows(db, "SELECT * FROM outbox") == []

@@ -1,0 +1,107 @@
+"""The one clamping helper: every Discord limit, markdown escaped, mentions neutralised."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from casewatch import render
+from casewatch.render import AlertView, clamp, clamp_embed, clamp_message, escape_markdown
+
+
+def size(e: dict) -> int:
+    return render._embed_size(e)
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("short", 10, "short"),
+        ("exactly ten", 11, "exactly ten"),
+        ("one two three four five", 14, "one two three…"),
+        ("abcdefghijklmnopqrstuvwxyz", 10, "abcdefghi…"),
+        ("ends with escape \\*", 18, "ends with escape…"),
+        ("", 5, ""),
+    ],
+)
+def test_clamp_cuts_at_word_boundaries_with_an_ellipsis(
+    text: str, limit: int, expected: str
+) -> None:
+    out = clamp(text, limit)
+    assert out == expected and len(out) <= limit
+
+
+def test_embed_fields_are_clamped_to_each_limit() -> None:
+    huge = "word " * 3000
+    embed = {
+        "title": huge,
+        "description": huge,
+        "footer": {"text": huge},
+        "author": {"name": huge},
+        "fields": [{"name": huge, "value": huge} for _ in range(40)],
+    }
+    out = clamp_embed(embed)
+    assert len(out["title"]) <= render.EMBED_TITLE
+    assert len(out["description"]) <= render.EMBED_DESCRIPTION
+    assert len(out["author"]["name"]) <= render.AUTHOR
+    assert len(out["fields"]) <= render.EMBED_FIELDS
+    assert all(len(f["name"]) <= 256 and len(f["value"]) <= 1024 for f in out["fields"])
+    assert size(out) <= render.EMBEDS_TOTAL
+
+
+def test_a_message_stays_under_the_total_across_all_embeds() -> None:
+    embed = {"title": "t" * 200, "description": "d " * 2000}
+    content, embeds = clamp_message("c" * 5000, [embed] * 15)
+    assert len(content) <= render.CONTENT
+    assert len(embeds) <= render.EMBEDS_PER_MESSAGE
+    assert sum(size(e) for e in embeds) <= render.EMBEDS_TOTAL
+
+
+def test_empty_field_values_become_a_visible_placeholder() -> None:
+    out = clamp_embed({"title": "", "fields": [{"name": "", "value": ""}]})
+    assert out["title"] and out["fields"][0]["name"] and out["fields"][0]["value"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("**bold** and _it_", "\\*\\*bold\\*\\* and \\_it\\_"),
+        ("[click](http://evil)", "\\[click\\](http://evil)"),
+        ("# heading", "\\# heading"),
+        ("> quote", "\\> quote"),
+        ("a-b c", "a-b c"),
+        ("`code` ~~x~~ |sp|", "\\`code\\` \\~\\~x\\~\\~ \\|sp\\|"),
+    ],
+)
+def test_markdown_in_feed_text_is_escaped(raw: str, escaped: str) -> None:
+    assert escape_markdown(raw) == escaped
+
+
+@pytest.mark.parametrize("raw", ["@everyone look", "@here now", "<@123456789> hi", "<@&42> role"])
+def test_mentions_in_feed_text_are_neutralised(raw: str) -> None:
+    out = escape_markdown(raw)
+    assert "@everyone" not in out and "@here" not in out and "<@" not in out
+
+
+def test_court_alert_is_styled_apart_and_lists_other_outlets() -> None:
+    when = datetime(2026, 3, 1, tzinfo=UTC)
+    view = AlertView(
+        story_id=7,
+        title="Court *ruling*",
+        url="https://example.org/a",
+        source="Outlet A",
+        outlets=["Outlet A", "Outlet B"],
+        published=when,
+        first_seen=when,
+        summary="A summary.",
+        kind="court",
+        matched=["people:Uyghur", "forum:ICC"],
+    )
+    court = render.alert_embed(view)
+    news = render.alert_embed(AlertView(**{**view.__dict__, "kind": "news"}))
+    assert court["color"] != news["color"] and "Court" in court["author"]["name"]
+    fields = {f["name"]: f["value"] for f in court["fields"]}
+    assert fields["Also reported by"] == "Outlet B"
+    assert fields["Why it matched"] == "Uyghur, ICC"
+    assert court["title"] == "Court \\*ruling\\*"
