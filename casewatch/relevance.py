@@ -301,6 +301,13 @@ _Tail = tuple[tuple[str, bool], ...]
 
 
 @dataclass(frozen=True)
+class _Phrase:
+    tail: _Tail  # the words after the first: (folded word, is_prefix)
+    ids: tuple[int, ...]  # the terms (one per group listing it) this phrase stands for
+    needs: frozenset[str]  # the exact words of the tail
+
+
+@dataclass(frozen=True)
 class _CompiledRule:
     name: str
     all: frozenset[str]
@@ -347,10 +354,10 @@ class _Compiled:
         self.labels: list[str] = []  # term id -> "group:term as written"
         self.group_of: list[str] = []  # term id -> group
         self.single: dict[str, tuple[int, ...]] = {}  # one exact word -> term ids
-        # exact first word -> [(the words that must follow, term ids)]
-        self.multi: dict[str, list[tuple[_Tail, tuple[int, ...]]]] = {}
-        # a prefix first word, indexed by its first `plen` letters -> [(prefix, tail, ids)]
-        self.prefixed: dict[str, list[tuple[str, _Tail, tuple[int, ...]]]] = {}
+        # exact first word -> [phrases starting with it]
+        self.multi: dict[str, list[_Phrase]] = {}
+        # a prefix first word, indexed by its first `plen` letters -> [(prefix, phrase)]
+        self.prefixed: dict[str, list[tuple[str, _Phrase]]] = {}
         self.plen = 0
         self.substrings: list[tuple[str, int]] = []
         by_shape: dict[tuple[str, bool, _Tail], list[int]] = {}
@@ -365,19 +372,20 @@ class _Compiled:
                     continue
                 (first, is_prefix), tail = pattern.words[0], pattern.words[1:]
                 by_shape.setdefault((first, is_prefix, tail), []).append(term_id)
-        prefixes: list[tuple[str, _Tail, tuple[int, ...]]] = []
+        prefixes: list[tuple[str, _Phrase]] = []
         for (first, is_prefix, tail), ids in by_shape.items():
+            phrase = _Phrase(tail, tuple(ids), frozenset(w for w, p in tail if not p))
             if is_prefix:
-                prefixes.append((first, tail, tuple(ids)))
+                prefixes.append((first, phrase))
             elif tail:
-                self.multi.setdefault(first, []).append((tail, tuple(ids)))
+                self.multi.setdefault(first, []).append(phrase)
             else:
                 self.single[first] = tuple(ids)
         if prefixes:
             # every prefix is at least `plen` long, so a word's first `plen` letters find them all
-            self.plen = min(len(first) for first, _, _ in prefixes)
-            for first, tail, id_tuple in prefixes:
-                self.prefixed.setdefault(first[: self.plen], []).append((first, tail, id_tuple))
+            self.plen = min(len(first) for first, _ in prefixes)
+            for first, phrase in prefixes:
+                self.prefixed.setdefault(first[: self.plen], []).append((first, phrase))
         self.starts = frozenset(self.single) | frozenset(self.multi)
         self.heads = frozenset(self.prefixed)
         self.head_of = itemgetter(slice(0, self.plen))
@@ -405,13 +413,12 @@ class _Compiled:
             hit = self.heads.intersection(heads)
             if hit:
                 for word in compress(candidates, map(hit.__contains__, heads)):
-                    for first, tail, ids in self.prefixed[word[: self.plen]]:
-                        if not word.startswith(first):
-                            continue
-                        if not tail:
-                            found.update(ids)
-                            continue
-                        _match_phrases(words, distinct, word, [(tail, ids)], found)
+                    for first, phrase in self.prefixed[word[: self.plen]]:
+                        if word.startswith(first):
+                            if phrase.tail:
+                                _match_phrases(words, distinct, word, (phrase,), found)
+                            else:
+                                found.update(phrase.ids)
         if self.substrings and not ascii_only and _CJK.search(folded):
             for substring, term_id in self.substrings:
                 if substring in folded:
@@ -482,19 +489,13 @@ class _Compiled:
 
 
 def _match_phrases(
-    words: list[str],
-    distinct: set[str],
-    word: str,
-    phrases: Iterable[tuple[_Tail, tuple[int, ...]]],
-    found: set[int],
+    words: list[str], distinct: set[str], word: str, phrases: Iterable[_Phrase], found: set[int]
 ) -> None:
-    """Add the ids of the phrases (`word` then a tail of words) that occur in `words`."""
-    for tail, ids in phrases:
-        # cheap test first: every exact word of the phrase must occur somewhere
-        if all(w in distinct for w, is_prefix in tail if not is_prefix) and _followed_by(
-            words, word, tail
-        ):
-            found.update(ids)
+    """Add the ids of the phrases (`word`, then each phrase's tail) that occur in `words`."""
+    for phrase in phrases:
+        # cheap test first: the phrase's exact words must all occur somewhere
+        if phrase.needs <= distinct and _followed_by(words, word, phrase.tail):
+            found.update(phrase.ids)
 
 
 def _followed_by(words: list[str], word: str, tail: _Tail) -> bool:
