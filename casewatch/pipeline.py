@@ -186,8 +186,23 @@ class Monitor:
             return outcome
 
         report.outcomes = list(await asyncio.gather(*(one(s) for s in due)))
+        self._notice_stale()
         report.finished = self.clock.now()
         return report
+
+    def _notice_stale(self) -> None:
+        """Tell admins once when a source has published nothing new for `stale_after`."""
+        stale_after = self.config.defaults.stale_after
+        before = self.clock.now() - timedelta(seconds=stale_after)
+        for src in sources.newly_stale(self.db, before=before):
+            days = stale_after / 86400
+            self._notice(
+                src,
+                f"stale:{src['last_new_at'] or src['first_polled_at']}",
+                f"Source {src['name']} has published nothing new for {days:g} days: "
+                "is its address still right? (`/case sources`)",
+            )
+            sources.mark_stale_notified(self.db, src["id"])
 
     async def poll_source(self, src: dict, *, backfill: bool = False) -> SourceOutcome:
         """Fetch, parse and ingest one source; record its health."""

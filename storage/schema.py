@@ -152,3 +152,10 @@ def m001_initial(db: Database) -> None:
         create_triggers=True,
         tokenize="unicode61 remove_diacritics 2",
     )
+
+
+@migrations()
+def m002_stale_notices(db: Database) -> None:
+    """Remember that admins were told a source went stale, so they are told once."""
+    db.execute("ALTER TABLE sources ADD COLUMN stale_notified INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX sources_next_poll ON sources(removed, paused, next_poll_at)")

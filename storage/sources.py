@@ -146,6 +146,7 @@ def record_success(
              last_content_type = COALESCE(:ctype, last_content_type),
              last_entry_count = COALESCE(:count, last_entry_count),
              last_new_at = CASE WHEN :new > 0 THEN :now ELSE last_new_at END,
+             stale_notified = CASE WHEN :new > 0 THEN 0 ELSE stale_notified END,
              failing_notified = 0
            WHERE id = :id""",
         {
@@ -195,3 +196,18 @@ def first_poll_pending(source: dict) -> bool:
 
 def next_poll_at(source: dict) -> datetime | None:
     return parse_iso(source.get("next_poll_at"))
+
+
+def newly_stale(db: Database, *, before: datetime) -> list[dict]:
+    """Healthy sources with no new entry since `before` whose admins were not told yet."""
+    return rows(
+        db,
+        "SELECT * FROM sources WHERE removed = 0 AND paused = 0 AND stale_notified = 0"
+        " AND failures = 0 AND first_polled_at IS NOT NULL"
+        " AND COALESCE(last_new_at, first_polled_at) < ?",
+        (iso(before),),
+    )
+
+
+def mark_stale_notified(db: Database, source_id: int) -> None:
+    db.execute("UPDATE sources SET stale_notified = 1 WHERE id = ?", (source_id,))

@@ -297,3 +297,18 @@ async def test_search_finds_stored_items_ranked_and_why_is_kept(
         assert why is not None and "case" in why["rules"]
         assert any(t.startswith("people:") for t in why["terms"])
         assert {s["title"] for s in stories.latest(app.db, count=5)} == {CASE_1, CASE_2}
+
+
+async def test_a_source_that_goes_stale_is_reported_once(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    clock = FakeClock(START)
+    url = feed_server.route("/quiet.xml", rss([item(1, CASE_1)]))
+    async with app_for(tmp_path, [src(url, "Quiet")], clock=clock) as app:
+        await app.monitor.poll_once()
+        for _ in range(4):
+            clock.advance(10 * 86400)
+            await app.monitor.poll_once()
+        text = await drain_text(app)
+        stale = [x for x in text.splitlines() if "published nothing new" in x]
+        assert len(stale) == 1 and "Quiet" in stale[0]

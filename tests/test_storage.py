@@ -1,0 +1,42 @@
+"""Storage: migrations upgrade an existing file; WAL; the outbox's uniqueness."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from storage import destinations, open_store, outbox
+from storage.db import scalar
+from storage.schema import migrations
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def test_an_existing_file_from_the_first_schema_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(str(path), isolation_level=None))
+    migrations.apply(old, stop_before="m002_stale_notices")
+    old.execute(
+        "INSERT INTO sources (name, url, created_at) VALUES ('Old', 'https://o.example/feed', ?)",
+        (NOW.isoformat(),),
+    )
+    assert "stale_notified" not in old["sources"].columns_dict
+    old.close()
+
+    db = open_store(path)
+    assert "stale_notified" in db["sources"].columns_dict
+    assert scalar(db, "SELECT name FROM sources") == "Old"  # data kept
+    assert scalar(db, "PRAGMA journal_mode") == "wal"
+    assert [m.name for m in migrations.pending(db)] == []
+
+
+def test_outbox_rows_are_unique_per_destination_kind_and_ref(tmp_path: Path) -> None:
+    db = open_store(tmp_path / "o.db")
+    dest = destinations.upsert(db, type="console", purpose="alerts", now=NOW)
+    first = outbox.enqueue(db, destination_id=dest, kind="alert", ref="story:1", now=NOW)
+    again = outbox.enqueue(db, destination_id=dest, kind="alert", ref="story:1", now=NOW)
+    assert first is not None and again is None
+    assert scalar(db, "SELECT count(*) FROM outbox") == 1
