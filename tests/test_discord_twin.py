@@ -4,6 +4,7 @@ REST/gateway calls that pin down the Discord behaviour the twin promises to repr
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
 import zlib
@@ -26,7 +27,14 @@ from cogs.endpoints import (
     point_discord_from_env,
     reset_discord_endpoints,
 )
-from tests.discord_twin import FLAG_EPHEMERAL, DiscordTwin, TwinChannel, TwinGuild
+from tests.discord_twin import (
+    ADMINISTRATOR,
+    FLAG_EPHEMERAL,
+    MANAGE_GUILD,
+    DiscordTwin,
+    TwinChannel,
+    TwinGuild,
+)
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -69,6 +77,7 @@ class TinyBot(commands.Bot):
         self.tree.add_command(pages)
         self.tree.add_command(slow)
         self.tree.add_command(ask)
+        self.tree.add_command(where)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         # discord.py waits 5 s before every re-IDENTIFY; the twin has no identify rate limit.
@@ -107,6 +116,14 @@ async def slow(interaction: discord.Interaction) -> None:
 @app_commands.command(description="Opens a form")
 async def ask(interaction: discord.Interaction) -> None:
     await interaction.response.send_modal(Question())
+
+
+@app_commands.command(description="Channel and role options")
+@app_commands.describe(channel="A text channel", role="A role")
+async def where(
+    interaction: discord.Interaction, channel: discord.TextChannel, role: discord.Role
+) -> None:
+    await interaction.response.send_message(f"{channel.name} / {role.name}")
 
 
 @dataclass
@@ -177,7 +194,7 @@ async def test_tree_sync_registers_commands_with_ids_and_keeps_them_on_resync(
 ) -> None:
     first = await running.bot.tree.sync()
     stored = {c["name"]: c for c in running.twin.commands()}
-    assert set(stored) == {"ping", "grp", "pages", "slow", "ask"}
+    assert set(stored) == {"ping", "grp", "pages", "slow", "ask", "where"}
     assert {c.name: c.id for c in first} == {n: int(c["id"]) for n, c in stored.items()}
     sub_option = stored["grp"]["options"][0]["options"][0]
     assert (sub_option["name"], sub_option["type"], sub_option["required"]) == ("option", 4, True)
@@ -222,6 +239,33 @@ async def test_subcommand_option_typed_from_schema_and_ephemeral_reply_has_flag_
         await running.twin.invoke("grp sub", {"option": "21"})
     with pytest.raises(ValueError, match="required option 'option'"):
         await running.twin.invoke("grp sub")
+
+
+async def test_channel_and_role_options_arrive_resolved_as_discordpy_expects(
+    running: Running,
+) -> None:
+    await synced(running)
+    role = running.twin.add_role(running.guild, "reviewers")
+    result = await running.twin.invoke("where", {"channel": running.alerts, "role": role})
+    assert (await result.wait_response(3)).content == "alerts / reviewers"
+    resolved = result.payload["data"]["resolved"]
+    assert set(resolved) == {"channels", "roles"}
+    with pytest.raises(ValueError, match="no option 'colour'"):
+        await running.twin.invoke("where", {"channel": running.alerts, "role": role, "colour": 1})
+
+
+async def test_a_file_upload_is_stored_with_its_bytes_and_the_embed_as_sent(
+    running: Running,
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
+    picture = discord.Embed(title="Coverage").set_image(url="attachment://coverage.png")
+    channel = running.channel(running.alerts)
+    await channel.send(file=discord.File(io.BytesIO(png), "coverage.png"), embed=picture)
+    (message,) = running.twin.messages(running.alerts)
+    (attachment,) = message["attachments"]
+    assert (attachment["filename"], attachment["size"]) == ("coverage.png", len(png))
+    assert running.twin.attachment_bytes(attachment["id"]) == png
+    assert message["embeds"] == [picture.to_dict()]
 
 
 async def test_sending_twice_with_the_same_nonce_creates_one_message(running: Running) -> None:
@@ -685,4 +729,36 @@ async def test_a_late_or_second_callback_is_refused_like_discord() -> None:
         )
         assert (ok, again, data["code"]) == (204, 400, 40060)
         assert prompt.content == "x"
+        await gw.ws.close()
+
+
+async def test_invoke_respects_default_member_permissions_and_reports_permissions(
+    discord_twin: DiscordTwin,
+) -> None:
+    twin = discord_twin
+    guild = twin.add_guild("g")
+    alerts = twin.add_channel(guild, "alerts")
+    reader = twin.add_member(guild, "reader")
+    moderator = twin.add_member(guild, "moderator", permissions=MANAGE_GUILD)
+    admin_only = {"name": "purge", "description": "admins", "default_member_permissions": "32"}
+    async with aiohttp.ClientSession() as session:
+        raw = Raw(twin, session)
+        await raw.call("PUT", f"/applications/{twin.application_id}/commands", [admin_only])
+        gw = await open_gateway(session, twin.gateway_url)
+        await gw.receive()
+        await gw.send(2, {"token": twin.token, "intents": 513, "properties": {}})
+        await twin.wait_ready(2)
+        with pytest.raises(PermissionError, match="purge"):
+            await twin.invoke("purge", member=reader)
+        await twin.invoke("purge", member=reader, bypass_default_permissions=True)
+        result = await twin.invoke("purge", member=moderator, channel=alerts)
+        events = [await gw.receive() for _ in range(3)]  # READY, GUILD_CREATE, 1st interaction
+        delivered = await gw.receive()
+        assert [e["t"] for e in events] == ["READY", "GUILD_CREATE", "INTERACTION_CREATE"]
+        assert delivered["d"] == result.payload
+        member_perms = int(delivered["d"]["member"]["permissions"])
+        assert member_perms & MANAGE_GUILD and not member_perms & ADMINISTRATOR
+        assert int(delivered["d"]["app_permissions"]) == int(
+            twin.world.channel_permissions(alerts, twin.bot_member(guild))
+        )
         await gw.ws.close()

@@ -81,14 +81,17 @@ class _Connection:
         self.writer = asyncio.create_task(self._write(), name="twin-gateway-writer")
 
     def send(self, frame: JSON) -> None:
+        """Queue a frame for the writer (sends keep their order)."""
         label = str(frame.get("t") or f"op{frame.get('op')}")
         self.record.sent.append(label)
         self._queue.put_nowait(frame)
 
     def close(self, code: int, reason: str) -> None:
+        """Close the socket with `code` after the frames already queued."""
         self._queue.put_nowait(_Close(code, reason))
 
     def stop(self) -> None:
+        """End the writer without closing (the peer already did)."""
         self._queue.put_nowait(None)
 
     async def _write(self) -> None:
@@ -126,12 +129,14 @@ class GatewaySession:
         self.resumable = True
 
     def covers(self, guild_id: int | None) -> bool:
+        """Whether this session's shard receives the guild's events (guild-less: shard 0)."""
         shard_id, count = self.shard
         if guild_id is None:
             return shard_id == 0
         return (guild_id >> 22) % count == shard_id
 
     def dispatch(self, event: str, data: JSON) -> int:
+        """Number, log and (if connected) send an event; return its sequence number."""
         self.seq += 1
         frame = {"op": DISPATCH, "t": event, "s": self.seq, "d": data}
         self.log.append(frame)
@@ -363,6 +368,7 @@ class Gateway:
     # -- outbound ------------------------------------------------------------------------------
 
     def current_sessions(self) -> list[GatewaySession]:
+        """Sessions that still get events (connected, or resumable while disconnected)."""
         return [s for s in self.sessions.values() if s.resumable]
 
     def dispatch(
@@ -380,6 +386,7 @@ class Gateway:
         return delivered
 
     def session_intents(self, guild_id: int | None) -> int:
+        """The intents of the session that covers `guild_id` (0 if none)."""
         for session in self.current_sessions():
             if session.covers(guild_id):
                 return session.intents

@@ -121,6 +121,7 @@ class InteractionResult:
         return deep_copy(self.record.choices)
 
     def describe(self) -> str:
+        """A short name for messages: id and command, click or modal."""
         record = self.record
         what = {2: f"/{record.command_name}", 3: "component click", 4: "autocomplete", 5: "modal"}
         return f"interaction {record.id} ({what.get(record.type, record.type)})"

@@ -109,9 +109,11 @@ class Call:
     record: RecordedRequest
 
     def id(self, name: str) -> int:
+        """A snowflake path parameter."""
         return int(self.params[name])
 
     def flag(self, name: str) -> bool:
+        """A boolean query parameter (true/1)."""
         return self.query.get(name, "").lower() in ("true", "1")
 
 
@@ -134,52 +136,57 @@ class RestApi:
         message = f"{channel}/messages/{snow.format('message')}"
         hook = f"/webhooks/{snow.format('hook')}/(?P<token>[^/]+)"
         table: list[tuple[str, str, Handler, bool]] = [
-            ("GET", "/gateway", self.get_gateway, False),
-            ("GET", "/gateway/bot", self.get_gateway_bot, True),
-            ("GET", "/users/@me", self.get_me, True),
-            ("GET", f"/users/{snow.format('user')}", self.get_user, True),
-            ("GET", "/oauth2/applications/@me", self.get_application, True),
-            ("GET", "/applications/@me", self.get_application, True),
-            ("GET", f"{app_cmds}/commands", self.list_commands, True),
-            ("PUT", f"{app_cmds}/commands", self.put_commands, True),
-            ("POST", f"{app_cmds}/commands", self.upsert_command, True),
-            ("GET", f"{app_cmds}/commands/{snow.format('cmd')}", self.get_command, True),
-            ("PATCH", f"{app_cmds}/commands/{snow.format('cmd')}", self.edit_command, True),
-            ("DELETE", f"{app_cmds}/commands/{snow.format('cmd')}", self.delete_command, True),
-            ("GET", guild_cmds, self.list_commands, True),
-            ("PUT", guild_cmds, self.put_commands, True),
-            ("POST", guild_cmds, self.upsert_command, True),
-            ("GET", f"{guild_cmds}/{snow.format('cmd')}", self.get_command, True),
-            ("PATCH", f"{guild_cmds}/{snow.format('cmd')}", self.edit_command, True),
-            ("DELETE", f"{guild_cmds}/{snow.format('cmd')}", self.delete_command, True),
-            ("GET", channel, self.get_channel, True),
-            ("GET", f"{channel}/messages", self.list_messages, True),
-            ("POST", f"{channel}/messages", self.create_message, True),
-            ("GET", message, self.get_message, True),
-            ("PATCH", message, self.edit_message, True),
-            ("DELETE", message, self.delete_message, True),
-            ("POST", f"{channel}/typing", self.typing, True),
-            ("GET", f"/guilds/{snow.format('guild')}", self.get_guild, True),
-            ("GET", f"/guilds/{snow.format('guild')}/channels", self.get_guild_channels, True),
-            ("GET", f"/guilds/{snow.format('guild')}/roles", self.get_roles, True),
-            ("GET", f"/guilds/{snow.format('guild')}/members", self.list_members, True),
+            ("GET", "/gateway", self._get_gateway, False),
+            ("GET", "/gateway/bot", self._get_gateway_bot, True),
+            ("GET", "/users/@me", self._get_me, True),
+            ("GET", f"/users/{snow.format('user')}", self._get_user, True),
+            ("GET", "/oauth2/applications/@me", self._get_application, True),
+            ("GET", "/applications/@me", self._get_application, True),
+            ("GET", f"{app_cmds}/commands", self._list_commands, True),
+            ("PUT", f"{app_cmds}/commands", self._put_commands, True),
+            ("POST", f"{app_cmds}/commands", self._upsert_command, True),
+            ("GET", f"{app_cmds}/commands/{snow.format('cmd')}", self._get_command, True),
+            ("PATCH", f"{app_cmds}/commands/{snow.format('cmd')}", self._edit_command, True),
+            ("DELETE", f"{app_cmds}/commands/{snow.format('cmd')}", self._delete_command, True),
+            ("GET", guild_cmds, self._list_commands, True),
+            ("PUT", guild_cmds, self._put_commands, True),
+            ("POST", guild_cmds, self._upsert_command, True),
+            ("GET", f"{guild_cmds}/{snow.format('cmd')}", self._get_command, True),
+            ("PATCH", f"{guild_cmds}/{snow.format('cmd')}", self._edit_command, True),
+            ("DELETE", f"{guild_cmds}/{snow.format('cmd')}", self._delete_command, True),
+            ("GET", channel, self._get_channel, True),
+            ("GET", f"{channel}/messages", self._list_messages, True),
+            ("POST", f"{channel}/messages", self._create_message, True),
+            ("GET", message, self._get_message, True),
+            ("PATCH", message, self._edit_message, True),
+            ("DELETE", message, self._delete_message, True),
+            ("POST", f"{channel}/typing", self._typing, True),
+            ("GET", f"/guilds/{snow.format('guild')}", self._get_guild, True),
+            ("GET", f"/guilds/{snow.format('guild')}/channels", self._get_guild_channels, True),
+            ("GET", f"/guilds/{snow.format('guild')}/roles", self._get_roles, True),
+            ("GET", f"/guilds/{snow.format('guild')}/members", self._list_members, True),
             (
                 "GET",
                 f"/guilds/{snow.format('guild')}/members/{snow.format('user')}",
-                self.get_member,
+                self._get_member,
                 True,
             ),
             (
                 "POST",
                 f"/interactions/{snow.format('interaction')}/(?P<token>[^/]+)/callback",
-                self.interaction_callback,
+                self._interaction_callback,
                 False,
             ),
-            ("POST", hook, self.execute_webhook, False),
-            ("GET", hook, self.get_webhook, False),
-            ("GET", f"{hook}/messages/(?P<mid>@original|\\d+)", self.get_hook_message, False),
-            ("PATCH", f"{hook}/messages/(?P<mid>@original|\\d+)", self.edit_hook_message, False),
-            ("DELETE", f"{hook}/messages/(?P<mid>@original|\\d+)", self.delete_hook_message, False),
+            ("POST", hook, self._execute_webhook, False),
+            ("GET", hook, self._get_webhook, False),
+            ("GET", f"{hook}/messages/(?P<mid>@original|\\d+)", self._get_hook_message, False),
+            ("PATCH", f"{hook}/messages/(?P<mid>@original|\\d+)", self._edit_hook_message, False),
+            (
+                "DELETE",
+                f"{hook}/messages/(?P<mid>@original|\\d+)",
+                self._delete_hook_message,
+                False,
+            ),
         ]
         for method, pattern, handler, auth in table:
             self._routes.append((method, re.compile(f"^{pattern}$"), handler, auth))
@@ -360,10 +367,10 @@ class RestApi:
 
     # -- gateway, users, application -----------------------------------------------------------
 
-    async def get_gateway(self, call: Call) -> Reply:
+    async def _get_gateway(self, call: Call) -> Reply:
         return Reply(200, {"url": self.twin.gateway_url})
 
-    async def get_gateway_bot(self, call: Call) -> Reply:
+    async def _get_gateway_bot(self, call: Call) -> Reply:
         total = 1000
         remaining = max(0, total - self.twin.gateway.identify_count)
         return Reply(
@@ -380,18 +387,18 @@ class RestApi:
             },
         )
 
-    async def get_me(self, call: Call) -> Reply:
+    async def _get_me(self, call: Call) -> Reply:
         data = self.world.bot_user.payload()
         data.update(verified=True, mfa_enabled=False, locale="en-US", email=None)
         return Reply(200, data)
 
-    async def get_user(self, call: Call) -> Reply:
+    async def _get_user(self, call: Call) -> Reply:
         user = self.world.users.get(call.id("user"))
         if user is None:
             raise ApiError(404, 10013, "Unknown User")
         return Reply(200, user.payload())
 
-    async def get_application(self, call: Call) -> Reply:
+    async def _get_application(self, call: Call) -> Reply:
         world = self.world
         return Reply(
             200,
@@ -451,11 +458,11 @@ class RestApi:
             payload.pop("dm_permission", None)
         return StoredCommand(payload)
 
-    async def list_commands(self, call: Call) -> Reply:
+    async def _list_commands(self, call: Call) -> Reply:
         scope = self._command_scope(call)
         return Reply(200, [deep_copy(c.payload) for c in self.world.commands_for(scope)])
 
-    async def put_commands(self, call: Call) -> Reply:
+    async def _put_commands(self, call: Call) -> Reply:
         scope = self._command_scope(call)
         check_commands(call.body)
         existing = {(c.type, c.name): int(c.payload["id"]) for c in self.world.commands_for(scope)}
@@ -470,7 +477,7 @@ class RestApi:
             self.world.guild_commands[scope] = stored
         return Reply(200, [deep_copy(c.payload) for c in stored])
 
-    async def upsert_command(self, call: Call) -> Reply:
+    async def _upsert_command(self, call: Call) -> Reply:
         scope = self._command_scope(call)
         if not isinstance(call.body, dict):
             raise ApiError(
@@ -504,11 +511,11 @@ class RestApi:
                 return commands, i
         raise ApiError(404, 10063, "Unknown application command")
 
-    async def get_command(self, call: Call) -> Reply:
+    async def _get_command(self, call: Call) -> Reply:
         commands, i = self._find_command(call)
         return Reply(200, deep_copy(commands[i].payload))
 
-    async def edit_command(self, call: Call) -> Reply:
+    async def _edit_command(self, call: Call) -> Reply:
         commands, i = self._find_command(call)
         merged = deep_copy(commands[i].payload)
         merged.update(call.body or {})
@@ -519,36 +526,36 @@ class RestApi:
         commands[i] = self._stored(merged, scope, int(commands[i].payload["id"]))
         return Reply(200, deep_copy(commands[i].payload))
 
-    async def delete_command(self, call: Call) -> Reply:
+    async def _delete_command(self, call: Call) -> Reply:
         commands, i = self._find_command(call)
         del commands[i]
         return Reply(204)
 
     # -- guilds --------------------------------------------------------------------------------
 
-    async def get_guild(self, call: Call) -> Reply:
+    async def _get_guild(self, call: Call) -> Reply:
         guild = self._guild(call.id("guild"))
         data = guild.payload()
         if call.flag("with_counts"):
             data.update(approximate_member_count=len(guild.members), approximate_presence_count=0)
         return Reply(200, data)
 
-    async def get_guild_channels(self, call: Call) -> Reply:
+    async def _get_guild_channels(self, call: Call) -> Reply:
         guild = self._guild(call.id("guild"))
         return Reply(200, [c.payload() for c in guild.live_channels()])
 
-    async def get_roles(self, call: Call) -> Reply:
+    async def _get_roles(self, call: Call) -> Reply:
         guild = self._guild(call.id("guild"))
         return Reply(200, [r.payload() for r in guild.roles.values()])
 
-    async def list_members(self, call: Call) -> Reply:
+    async def _list_members(self, call: Call) -> Reply:
         guild = self._guild(call.id("guild"))
         limit = max(1, min(1000, int(call.query.get("limit", "1"))))
         after = int(call.query.get("after", "0"))
         members = sorted((m for m in guild.members.values() if m.id > after), key=lambda m: m.id)
         return Reply(200, [m.payload() for m in members[:limit]])
 
-    async def get_member(self, call: Call) -> Reply:
+    async def _get_member(self, call: Call) -> Reply:
         guild = self._guild(call.id("guild"))
         member = guild.members.get(call.id("user"))
         if member is None:
@@ -557,17 +564,17 @@ class RestApi:
 
     # -- channels and messages -----------------------------------------------------------------
 
-    async def get_channel(self, call: Call) -> Reply:
+    async def _get_channel(self, call: Call) -> Reply:
         channel, _ = self._visible_channel(call.id("channel"))
         return Reply(200, channel.payload())
 
-    async def typing(self, call: Call) -> Reply:
+    async def _typing(self, call: Call) -> Reply:
         _, perms = self._visible_channel(call.id("channel"))
         if not perms & SEND_MESSAGES:
             raise ApiError(403, 50013, "Missing Permissions")
         return Reply(204)
 
-    async def list_messages(self, call: Call) -> Reply:
+    async def _list_messages(self, call: Call) -> Reply:
         channel, perms = self._visible_channel(call.id("channel"))
         if not perms & READ_MESSAGE_HISTORY:
             return Reply(200, [])
@@ -585,13 +592,13 @@ class RestApi:
             messages = older + newer
         return Reply(200, [deep_copy(m.payload) for m in reversed(messages[-limit:])])
 
-    async def get_message(self, call: Call) -> Reply:
+    async def _get_message(self, call: Call) -> Reply:
         channel, perms = self._visible_channel(call.id("channel"))
         if not perms & READ_MESSAGE_HISTORY:
             raise ApiError(403, 50013, "Missing Permissions")
         return Reply(200, deep_copy(self._message(channel, call.id("message")).payload))
 
-    async def create_message(self, call: Call) -> Reply:
+    async def _create_message(self, call: Call) -> Reply:
         channel, perms = self._visible_channel(call.id("channel"))
         if channel.type == CATEGORY_CHANNEL:
             raise ApiError(400, 50008, "Cannot send messages in a non-text channel")
@@ -627,7 +634,7 @@ class RestApi:
             self.world.nonces[(channel.id, bot.id, str(nonce))] = (message.id, now)
         return Reply(200, deep_copy(message.payload))
 
-    async def edit_message(self, call: Call) -> Reply:
+    async def _edit_message(self, call: Call) -> Reply:
         channel, _ = self._visible_channel(call.id("channel"))
         message = self._message(channel, call.id("message"))
         if message.author_id != self.world.bot_user.id or message.webhook_id is not None:
@@ -637,7 +644,7 @@ class RestApi:
         self.apply_edit(message, body, call.files)
         return Reply(200, deep_copy(message.payload))
 
-    async def delete_message(self, call: Call) -> Reply:
+    async def _delete_message(self, call: Call) -> Reply:
         channel, perms = self._visible_channel(call.id("channel"))
         message = self._message(channel, call.id("message"))
         if message.author_id != self.world.bot_user.id and not perms & MANAGE_MESSAGES:
@@ -827,6 +834,7 @@ class RestApi:
             self._announce("MESSAGE_UPDATE", message, None)
 
     def remove_message(self, message: StoredMessage) -> None:
+        """Delete a message and announce MESSAGE_DELETE."""
         message.deleted = True
         if not message.ephemeral:
             self.twin.gateway.dispatch(
@@ -863,7 +871,7 @@ class RestApi:
             raise ApiError(404, 10062, "Unknown interaction")
         return record
 
-    async def interaction_callback(self, call: Call) -> Reply:
+    async def _interaction_callback(self, call: Call) -> Reply:
         record = self._interaction(call.id("interaction"), call.params["token"])
         now = self.world.clock.now()
         if record.acknowledged:
@@ -974,13 +982,13 @@ class RestApi:
             raise ApiError(404, 10015, "Unknown Webhook")
         return hook_id
 
-    async def get_webhook(self, call: Call) -> Reply:
+    async def _get_webhook(self, call: Call) -> Reply:
         target = self._hook_target(call)
         if isinstance(target, InteractionRecord):
             raise ApiError(404, 10015, "Unknown Webhook")
         return Reply(200, self.world.webhooks[target].payload())
 
-    async def execute_webhook(self, call: Call) -> Reply:
+    async def _execute_webhook(self, call: Call) -> Reply:
         target = self._hook_target(call)
         body = call.body if isinstance(call.body, dict) else {}
         check_message(body, creating=True, has_files=bool(call.files))
@@ -1054,11 +1062,11 @@ class RestApi:
             raise ApiError(404, 10008, "Unknown Message")
         return message, None
 
-    async def get_hook_message(self, call: Call) -> Reply:
+    async def _get_hook_message(self, call: Call) -> Reply:
         message, _ = self._hook_message(call)
         return Reply(200, deep_copy(message.payload))
 
-    async def edit_hook_message(self, call: Call) -> Reply:
+    async def _edit_hook_message(self, call: Call) -> Reply:
         message, record = self._hook_message(call)
         body = call.body if isinstance(call.body, dict) else {}
         check_message(body, creating=False)
@@ -1069,7 +1077,7 @@ class RestApi:
             record.resolved = True
         return Reply(200, deep_copy(message.payload))
 
-    async def delete_hook_message(self, call: Call) -> Reply:
+    async def _delete_hook_message(self, call: Call) -> Reply:
         message, _ = self._hook_message(call)
         self.remove_message(message)
         return Reply(204)

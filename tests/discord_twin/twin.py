@@ -40,8 +40,10 @@ from .world import (
     BOT_DEFAULT,
     EVERYONE_DEFAULT,
     JSON,
+    MENTION_EVERYONE,
     SEND_MESSAGES,
     TEXT_CHANNEL,
+    USE_APPLICATION_COMMANDS,
     VIEW_CHANNEL,
     Overwrite,
     TwinChannel,
@@ -251,6 +253,7 @@ class DiscordTwin:
         return g.members[g.owner_id]
 
     def bot_member(self, guild: GuildRef) -> TwinMember:
+        """The bot as a member of `guild` (to change its roles or overwrites)."""
         return self.world.bot_member(self._guild(guild))
 
     def add_channel(
@@ -327,6 +330,9 @@ class DiscordTwin:
     def say(self, channel: ChannelRef, member: TwinMember, content: str) -> JSON:
         """A member posts a message (MESSAGE_CREATE reaches the bot per its intents)."""
         ch = self._channel(channel)
+        perms = self.world.channel_permissions(ch, member)
+        if not perms & VIEW_CHANNEL or not perms & SEND_MESSAGES:
+            raise PermissionError(f"{member.user.username!r} cannot post in #{ch.name}")
         message = self.rest.new_message(
             ch,
             {"content": content},
@@ -334,7 +340,7 @@ class DiscordTwin:
             author=member.user.payload(),
             author_id=member.id,
             member=member,
-            may_mention_everyone=True,
+            may_mention_everyone=bool(perms & MENTION_EVERYONE),
         )
         self.changes.notify()
         return deep_copy(message.payload)
@@ -363,6 +369,7 @@ class DiscordTwin:
         return [deep_copy(m.payload) for m in self.world.channel_messages(ch_id)]
 
     def message(self, message_id: int) -> JSON:
+        """Any message by id, ephemeral ones included."""
         stored = self.world.messages.get(message_id)
         if stored is None:
             raise KeyError(f"the twin has no message {message_id}")
@@ -426,6 +433,15 @@ class DiscordTwin:
         path = command.split() if isinstance(command, str) else list(command)
         if not path:
             raise ValueError("invoke: empty command path")
+        perms = self.world.channel_permissions(ch, who)
+        if (
+            perms & (VIEW_CHANNEL | USE_APPLICATION_COMMANDS)
+            != VIEW_CHANNEL | USE_APPLICATION_COMMANDS
+        ):
+            raise PermissionError(
+                f"{who.user.username!r} cannot use application commands in #{ch.name} "
+                f"(permissions {perms:#x})"
+            )
         stored = self.world.find_command(g.id, path[0])
         if stored is None:
             known = sorted(

@@ -63,6 +63,7 @@ class ApiError(Exception):
         self.extra = extra or {}
 
     def body(self) -> JSON:
+        """The JSON error body Discord sends."""
         data: JSON = {"message": self.message, "code": self.code}
         if self.errors:
             data["errors"] = self.errors
@@ -78,6 +79,7 @@ class FormErrors:
         self.count = 0
 
     def add(self, path: Path, code: str, message: str) -> None:
+        """Record one error at `path` (keys and list indexes)."""
         node = self.tree
         for part in path:
             node = node.setdefault(str(part), {})
@@ -85,10 +87,12 @@ class FormErrors:
         self.count += 1
 
     def max_length(self, path: Path, value: Any, limit: int) -> None:
+        """A string or list longer than `limit`."""
         if isinstance(value, (str, list)) and len(value) > limit:
             self.add(path, "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")
 
     def between(self, path: Path, value: Any, low: int, high: int) -> None:
+        """A string or list whose length is outside [low, high]."""
         if isinstance(value, (str, list)) and not low <= len(value) <= high:
             self.add(path, "BASE_TYPE_BAD_LENGTH", f"Must be between {low} and {high} in length.")
 
@@ -104,6 +108,7 @@ class FormErrors:
         return value
 
     def raise_if_any(self) -> None:
+        """Raise the collected errors as one 400 / 50035."""
         if self.count:
             raise ApiError(400, 50035, "Invalid Form Body", self.tree)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -175,6 +175,7 @@ class Overwrite:
     deny: int = 0
 
     def payload(self) -> JSON:
+        """The permission overwrite object Discord sends."""
         return {
             "id": str(self.id),
             "type": self.type,
@@ -311,6 +312,7 @@ class TwinGuild:
         }
 
     def live_channels(self) -> list[TwinChannel]:
+        """Channels not deleted, in creation order."""
         return [c for c in self.channels.values() if not c.deleted]
 
 
@@ -330,6 +332,7 @@ class TwinWebhook:
         return f"{self.api_base}/webhooks/{self.id}/{self.token}"
 
     def payload(self) -> JSON:
+        """The webhook object of `GET /webhooks/{id}/{token}`."""
         return {
             "id": str(self.id),
             "type": 1,
@@ -430,6 +433,7 @@ class World:
     # -- lookups ----------------------------------------------------------------------------
 
     def channel(self, channel_id: int) -> TwinChannel | None:
+        """A channel of any guild by id, deleted ones included."""
         for guild in self.guilds.values():
             found = guild.channels.get(channel_id)
             if found is not None:
@@ -437,13 +441,11 @@ class World:
         return None
 
     def guild_of(self, channel: TwinChannel) -> TwinGuild:
+        """The guild a channel belongs to."""
         return self.guilds[channel.guild_id]
 
-    def all_channels(self) -> Iterator[TwinChannel]:
-        for guild in self.guilds.values():
-            yield from guild.channels.values()
-
     def bot_member(self, guild: TwinGuild) -> TwinMember:
+        """The bot as a member of `guild`."""
         return guild.members[self.bot_user.id]
 
     # -- permissions --------------------------------------------------------------------------
@@ -491,7 +493,7 @@ class World:
 
     def gateway_guild(self, guild: TwinGuild) -> JSON:
         """The GUILD_CREATE payload: the guild with channels, roles and members."""
-        data = self.guild_payload_full(guild)
+        data = guild.payload()
         data.update(
             joined_at=iso(self.bot_member(guild).joined_at),
             large=False,
@@ -508,9 +510,6 @@ class World:
         )
         return data
 
-    def guild_payload_full(self, guild: TwinGuild) -> JSON:
-        return guild.payload()
-
     def interaction_channel(self, channel: TwinChannel, member: TwinMember) -> JSON:
         """A channel as carried in interactions: with the member's permissions in it."""
         data = channel.payload()
@@ -520,10 +519,12 @@ class World:
     # -- messages -----------------------------------------------------------------------------
 
     def channel_messages(self, channel_id: int) -> list[StoredMessage]:
+        """The visible (not ephemeral, not deleted) messages of a channel, oldest first."""
         ids = self.channel_log.get(channel_id, [])
         return [self.messages[i] for i in ids if not self.messages[i].deleted]
 
     def store_message(self, message: StoredMessage) -> None:
+        """Keep a message; only non-ephemeral ones join the channel's history."""
         self.messages[message.id] = message
         if not message.ephemeral:
             self.channel_log.setdefault(message.channel_id, []).append(message.id)
@@ -582,6 +583,7 @@ class World:
     # -- commands ------------------------------------------------------------------------------
 
     def commands_for(self, guild_id: int | None) -> list[StoredCommand]:
+        """The command list of one scope: global (None) or a guild's."""
         if guild_id is None:
             return self.global_commands
         return self.guild_commands.setdefault(guild_id, [])
