@@ -58,6 +58,8 @@ class CasewatchBot(commands.Bot):
         deliver_every: float = 5.0,
         auto_sync: bool = True,
         backfill: bool = False,
+        run_jobs: bool = True,
+        **options: Any,
     ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -65,7 +67,9 @@ class CasewatchBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=CaseTree,
             help_command=None,
+            **options,
         )
+        self.run_jobs = run_jobs
         self.app = app
         self.tick = tick
         self.deliver_every = deliver_every
@@ -80,6 +84,8 @@ class CasewatchBot(commands.Bot):
             await self.sync_commands()
         # Discord mode: console destinations would only pile up rows nobody reads.
         destinations.stop(self.app.db, type="console", guild_id="", channel_id="")
+        if not self.run_jobs:
+            return  # tests drive poll_tick/deliver_tick themselves
         # APScheduler 3 must start inside the running loop; our schedules live in our tables,
         # the jobs only tick.
         self.scheduler = AsyncIOScheduler(

@@ -1,0 +1,453 @@
+"""The real casewatch bot (discord.py client, cogs, scheduler ticks) against the Discord twin.
+
+Feeds are served on loopback, Discord is the twin on loopback, time is a FakeClock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import storage.outbox
+from bot import CasewatchBot
+from casewatch.app import App, open_app
+from casewatch.clock import FakeClock
+from storage import destinations
+from storage.db import rows
+from tests.casewatch_helpers import START, item, make_config
+from tests.discord_twin import FLAG_EPHEMERAL, DiscordTwin
+from tests.discord_twin.world import MANAGE_GUILD
+from tests.feedserver import FeedServer, rss
+
+pytestmark = pytest.mark.timeout(60)
+
+CASE_1 = "ICC urged to open Uyghur genocide case over deportations from Tajikistan"
+CASE_2 = "Uyghur Tribunal finds genocide: lawyers ask International Criminal Court to act"
+CASE_3 = "Cambodia deportations of Uyghurs raised in new filing with the ICC prosecutor"
+CRICKET = "ICC confirms T20 World Cup schedule after cricket board meeting"
+
+
+class TwinBot(CasewatchBot):
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        return None  # discord.py waits 5 s before re-IDENTIFY; the twin has no such limit
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    twin: DiscordTwin, db_path: Path, feed_url: str, clock: FakeClock, **kw: Any
+) -> AsyncIterator[tuple[TwinBot, App]]:
+    cfg = make_config(
+        [{"name": "Loopback news", "url": feed_url}],
+        timeline=[
+            {"date": "2020-07-06", "title": "Communication to the ICC Prosecutor", "kind": "court"},
+            {
+                "date": "2020-12-14",
+                "title": "Prosecutor: territorial precondition not met",
+                "kind": "court",
+            },
+        ],
+    )
+    async with open_app(cfg, db_path, clock=clock, rng=random.Random(3)) as app:
+        bot = TwinBot(app, run_jobs=False, guild_ready_timeout=0.05, **kw)
+        task = asyncio.create_task(bot.start(twin.token))
+        try:
+            await twin.wait_ready(timeout=10)
+            await asyncio.wait_for(bot.wait_until_ready(), 10)
+            yield bot, app
+        finally:
+            await bot.close()
+            with contextlib.suppress(Exception):
+                await task
+
+
+@pytest.fixture
+def world(discord_at_twin: DiscordTwin) -> dict[str, Any]:
+    twin = discord_at_twin
+    g1 = twin.add_guild("Uyghur rights researchers")
+    g2 = twin.add_guild("Diaspora news")
+    return {
+        "twin": twin,
+        "g1": g1,
+        "g2": g2,
+        "alerts1": twin.add_channel(g1, "alerts"),
+        "general1": twin.add_channel(g1, "general"),
+        "alerts2": twin.add_channel(g2, "case-alerts"),
+        "admin1": twin.add_member(g1, "admin", permissions=MANAGE_GUILD),
+        "reader1": twin.add_member(g1, "reader"),
+    }
+
+
+async def subscribe(twin: DiscordTwin, guild: Any, channel: Any, member: Any, **opts: Any) -> None:
+    res = await twin.invoke(
+        "watch alerts", {"channel": channel, **opts}, guild=guild, channel=channel, member=member
+    )
+    await res.wait_response()
+    assert res.ephemeral and "Alerts" in res.content, res.describe()
+
+
+async def test_a_new_item_becomes_exactly_one_message_in_each_subscribed_channel(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    twin: DiscordTwin = world["twin"]
+    clock = FakeClock(START)
+    url = feed_server.route("/f.xml", rss([item(1, CASE_1)]))
+    async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
+        await subscribe(twin, world["g1"], world["alerts1"], world["admin1"])
+        await subscribe(twin, world["g2"], world["alerts2"], twin.owner(world["g2"]))
+        await bot.poll_tick()  # first poll: stored, no alert
+        feed_server.route("/f.xml", rss([item(1, CASE_1), item(2, CASE_2), item(3, CRICKET)]))
+        clock.advance(3600)
+        await bot.poll_tick()
+        for ch in (world["alerts1"], world["alerts2"]):
+            msgs = await twin.wait_for_messages(ch, 1)
+            assert len(msgs) == 1
+            embed = msgs[0]["embeds"][0]
+            assert embed["title"].startswith("Uyghur Tribunal")
+            assert any(f["name"] == "Why it matched" for f in embed["fields"])
+        assert twin.messages(world["general1"]) == []
+        sends = twin.requests_to("POST", r"/channels/\d+/messages")
+        assert all(r.json.get("nonce") and r.json.get("enforce_nonce") for r in sends)
+        assert all(r.json["allowed_mentions"]["parse"] == [] for r in sends)
+        clock.advance(3600)
+        await bot.poll_tick()
+        await bot.deliver_tick()
+        assert len(twin.messages(world["alerts1"])) == 1
+
+
+async def test_role_ping_only_for_court_developments_when_asked(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    twin: DiscordTwin = world["twin"]
+    role = twin.add_role(world["g1"], "case-watchers")
+    clock = FakeClock(START)
+    url = feed_server.route("/f.xml", rss([]))
+    async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
+        await subscribe(
+            twin, world["g1"], world["alerts1"], world["admin1"], role=role, ping="court"
+        )
+        await bot.poll_tick()
+        feed_server.route("/f.xml", rss([item(2, CASE_2)]))  # tribunal: court vocabulary
+        clock.advance(3600)
+        await bot.poll_tick()
+        msg = (await twin.wait_for_messages(world["alerts1"], 1))[0]
+        assert msg["content"] == f"<@&{role.id}>"
+        sent = twin.requests_to("POST", r"/channels/\d+/messages")[-1].json
+        assert [str(r) for r in sent["allowed_mentions"]["roles"]] == [str(role.id)]
+
+
+async def test_case_commands_answer_from_the_archive(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    twin: DiscordTwin = world["twin"]
+    clock = FakeClock(START)
+    many = [
+        item(i, f"Uyghur genocide case number {i} before the ICC: lawyers file evidence {i * 7}")
+        for i in range(1, 13)
+    ]
+    url = feed_server.route("/f.xml", rss([*many, item(20, CRICKET)]))
+    g, ch, reader = world["g1"], world["general1"], world["reader1"]
+    async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
+        await bot.poll_tick()
+
+        res = await twin.invoke("case latest", {"count": 3}, guild=g, channel=ch, member=reader)
+        await res.wait_response()
+        assert len(res.embeds) == 3
+
+        res = await twin.invoke(
+            "case search", {"query": "lawyers evidence"}, guild=g, channel=ch, member=reader
+        )
+        await res.wait_response()
+        first = res.embeds[0]
+        assert "12 matches" in first["footer"]["text"] and "page 1/3" in first["footer"]["text"]
+        nxt = next(c for c in _components(res.message) if c.get("label") == "Next")
+        click = await twin.click(res, nxt["custom_id"], member=reader)
+        await click.wait_response()
+        assert "page 2/3" in click.embeds[0]["footer"]["text"]
+
+        res = await twin.invoke("case why", {"item": 13}, guild=g, channel=ch, member=reader)
+        await res.wait_response()
+        assert res.ephemeral and "dropped" in res.embeds[0]["description"]
+
+        res = await twin.invoke(
+            "case timeline", {"order": "newest"}, guild=g, channel=ch, member=reader
+        )
+        await res.wait_response()
+        text = res.embeds[0]["description"]
+        assert text.index("2020-12-14") < text.index("2020-07-06")
+
+        res = await twin.invoke("case story", {"id": 1}, guild=g, channel=ch, member=reader)
+        await res.wait_response()
+        assert any(f["name"].startswith("Coverage") for f in res.embeds[0]["fields"])
+
+        res = await twin.invoke("case sources", {}, guild=g, channel=ch, member=reader)
+        await res.wait_response()
+        assert "Loopback news" in res.embeds[0]["description"]
+
+        res = await twin.invoke("case about", {}, guild=g, channel=ch, member=reader)
+        await res.wait_response()
+        assert "Watching 1 sources" in res.embeds[0]["description"]
+
+
+async def test_bad_arguments_and_unknown_ids_get_a_short_ephemeral_reason(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    twin: DiscordTwin = world["twin"]
+    url = feed_server.route("/f.xml", rss([]))
+    g, ch, reader, admin = world["g1"], world["general1"], world["reader1"], world["admin1"]
+    async with running_bot(twin, tmp_path / "c.db", url, FakeClock(START)) as (bot, app):
+        res = await twin.invoke("case story", {"id": 99}, guild=g, channel=ch, member=reader)
+        await res.wait_response()
+        assert res.ephemeral and "no story 99" in res.content
+
+        res = await twin.invoke(
+            "case search", {"query": "x", "since": "soon"}, guild=g, channel=ch, member=reader
+        )
+        await res.wait_response()
+        assert res.ephemeral and "`since`" in res.content
+
+        res = await twin.invoke(
+            "watch digest",
+            {"channel": ch, "frequency": "daily", "time": "25:99", "timezone": "UTC"},
+            guild=g,
+            channel=ch,
+            member=admin,
+        )
+        await res.wait_response()
+        assert res.ephemeral and "`time`" in res.content and "Traceback" not in res.content
+
+
+async def test_admin_commands_are_refused_to_non_admins_by_the_real_check(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    twin: DiscordTwin = world["twin"]
+    url = feed_server.route("/f.xml", rss([]))
+    g, ch, reader = world["g1"], world["alerts1"], world["reader1"]
+    async with running_bot(twin, tmp_path / "c.db", url, FakeClock(START)) as (bot, app):
+        with pytest.raises(PermissionError):  # the client hides it (default_permissions)...
+            await twin.invoke("watch alerts", {"channel": ch}, guild=g, channel=ch, member=reader)
+        res = await twin.invoke(  # ...and the bot refuses it if a client sends it anyway
+            "watch alerts",
+            {"channel": ch},
+            guild=g,
+            channel=ch,
+            member=reader,
+            bypass_default_permissions=True,
+        )
+        await res.wait_response()
+        assert res.flags & FLAG_EPHEMERAL and "Manage Guild" in res.content
+        assert destinations.listing(app.db, type="discord") == []
+
+
+async def test_digest_is_posted_at_its_time_and_a_missed_one_once_on_restart(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    twin: DiscordTwin = world["twin"]
+    clock = FakeClock(START)  # 2026-03-02 09:00 UTC
+    url = feed_server.route("/f.xml", rss([]))
+    g, ch, admin = world["g1"], world["general1"], world["admin1"]
+    async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
+        res = await twin.invoke(
+            "watch digest",
+            {
+                "channel": ch,
+                "frequency": "daily",
+                "time": "18:00",
+                "timezone": "Europe/Paris",
+                "empty": "say",
+            },
+            guild=g,
+            channel=ch,
+            member=admin,
+        )
+        await res.wait_response()
+        await bot.poll_tick()
+        feed_server.route(
+            "/f.xml", rss([item(1, CASE_1, when=clock.now()), item(2, CASE_2, when=clock.now())])
+        )
+        clock.advance(3600)
+        await bot.poll_tick()
+        assert twin.messages(ch) == []
+        clock.set(START.replace(hour=16, minute=59))  # 17:59 in Paris
+        await bot.poll_tick()
+        assert twin.messages(ch) == []
+        clock.set(START.replace(hour=17, minute=0, second=30))  # 18:00:30 in Paris
+        await bot.poll_tick()
+        msgs = await twin.wait_for_messages(ch, 1)
+        assert "Daily digest" in msgs[0]["content"] and CASE_2.split(":")[0] in msgs[0]["content"]
+    # Down for two days: on start-up one digest (the latest slot), not two.
+    clock.advance(2 * 86400 + 3600)
+    async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
+        await bot.poll_tick()
+        await bot.poll_tick()
+        await asyncio.sleep(0.2)
+        digests = [m for m in twin.messages(ch) if "digest" in m["content"].lower()]
+        assert len(digests) == 2
+        assert "Nothing new" in digests[-1]["content"]
+
+
+async def test_restart_in_the_middle_of_delivery_posts_nothing_twice_and_loses_nothing(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    twin: DiscordTwin = world["twin"]
+    clock = FakeClock(START)
+    url = feed_server.route("/f.xml", rss([]))
+    db = tmp_path / "c.db"
+    async with running_bot(twin, db, url, clock) as (bot, app):
+        await subscribe(twin, world["g1"], world["alerts1"], world["admin1"])
+        await bot.poll_tick()
+        feed_server.route("/f.xml", rss([item(1, CASE_1), item(2, CASE_2), item(3, CASE_3)]))
+        clock.advance(3600)
+        real_mark = storage.outbox.mark_delivered
+        calls = {"n": 0}
+
+        def crash_after_first(*a: Any, **k: Any) -> None:
+            calls["n"] += 1
+            if calls["n"] == 2:  # the 2nd message reached Discord, then the process "died"
+                raise SystemExit("power cut")
+            real_mark(*a, **k)
+
+        monkeypatch.setattr(storage.outbox, "mark_delivered", crash_after_first)
+        with contextlib.suppress(SystemExit):
+            await app.monitor.poll_once()
+            await bot.app.dispatcher.drain(bot.get_cog("AlertsCog").delivery)  # type: ignore[union-attr]
+        monkeypatch.setattr(storage.outbox, "mark_delivered", real_mark)
+    assert len(twin.messages(world["alerts1"])) == 2
+    async with running_bot(twin, db, url, clock) as (bot, app):
+        await bot.deliver_tick()
+        msgs = await twin.wait_for_messages(world["alerts1"], 3)
+        await asyncio.sleep(0.1)
+        assert len(twin.messages(world["alerts1"])) == 3
+        assert sorted(m["embeds"][0]["title"] for m in msgs) == sorted([CASE_1, CASE_2, CASE_3])
+        assert all(
+            r["delivered_at"] for r in rows(app.db, "SELECT * FROM outbox WHERE kind='alert'")
+        )
+
+
+async def test_a_429_storm_and_a_dropped_gateway_lose_nothing(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    twin: DiscordTwin = world["twin"]
+    clock = FakeClock(START)
+    url = feed_server.route("/f.xml", rss([]))
+    async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
+        await subscribe(twin, world["g1"], world["alerts1"], world["admin1"])
+        await bot.poll_tick()
+        twin.fail_next("POST", r"/channels/\d+/messages$", status=429, retry_after=0.05, times=12)
+        twin.fail_next("POST", r"/channels/\d+/messages$", status=502, times=2)
+        feed_server.route("/f.xml", rss([item(1, CASE_1), item(2, CASE_2), item(3, CASE_3)]))
+        clock.advance(3600)
+        await bot.poll_tick()
+        for _ in range(20):
+            if len(twin.messages(world["alerts1"])) == 3:
+                break
+            clock.advance(3600)
+            await bot.deliver_tick()
+            await asyncio.sleep(0.05)
+        assert len(twin.messages(world["alerts1"])) == 3
+
+        await twin.drop_gateway(resume=True)
+        feed_server.route(
+            "/f.xml",
+            rss(
+                [
+                    item(1, CASE_1),
+                    item(2, CASE_2),
+                    item(3, CASE_3),
+                    item(4, CRICKET),
+                    item(5, "Uyghur deportation case: Thailand faces ICC complaint"),
+                ]
+            ),
+        )
+        clock.advance(3600)
+        await bot.poll_tick()
+        await twin.wait_for_messages(world["alerts1"], 4)
+        res = await twin.invoke(
+            "case latest",
+            {"count": 1},
+            guild=world["g1"],
+            channel=world["general1"],
+            member=world["reader1"],
+        )
+        await res.wait_response(timeout=10)
+        assert "Thailand" in res.embeds[0]["title"]
+        assert len(twin.messages(world["alerts1"])) == 4
+
+
+async def test_a_deleted_channel_stops_sending_keeps_rows_and_tells_admins(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    twin: DiscordTwin = world["twin"]
+    clock = FakeClock(START)
+    url = feed_server.route("/f.xml", rss([]))
+    async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
+        await subscribe(twin, world["g1"], world["alerts1"], world["admin1"])
+        await bot.poll_tick()
+        twin.delete_channel(world["alerts1"], announce=False)
+        feed_server.route("/f.xml", rss([item(1, CASE_1)]))
+        clock.advance(3600)
+        await bot.poll_tick()
+        told = await twin.wait_for_messages(world["general1"], 1)
+        assert "can no longer post" in told[0]["content"]
+        pending = rows(app.db, "SELECT * FROM outbox WHERE delivered_at IS NULL AND kind = 'alert'")
+        assert len(pending) == 1
+        clock.advance(3600)
+        await bot.deliver_tick()
+        assert len(twin.messages(world["general1"])) == 1  # told once, not per retry
+
+
+async def test_webhook_mode_posts_alerts_through_a_webhook(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    from casewatch.delivery import WebhookDelivery
+
+    twin: DiscordTwin = world["twin"]
+    hook = twin.add_webhook(world["alerts1"])
+    clock = FakeClock(START)
+    url = feed_server.route("/f.xml", rss([item(1, CASE_1)]))
+    cfg = make_config([{"name": "Loopback news", "url": url}])
+    async with open_app(cfg, tmp_path / "w.db", clock=clock) as app:
+        destinations.upsert(app.db, type="webhook", purpose="alerts", now=clock.now())
+        await app.monitor.poll_once(backfill=True)
+        report = await app.dispatcher.drain(WebhookDelivery(app.session, hook.url))
+        assert report.delivered == 1
+    msgs = twin.messages(world["alerts1"])
+    assert len(msgs) == 1 and msgs[0]["embeds"][0]["title"].startswith("ICC urged")
+
+
+def _components(message: Any) -> list[dict]:
+    out: list[dict] = []
+    for row in (message or {}).get("components", []):
+        out += row.get("components", [])
+    return out
+
+
+async def test_scheduler_jobs_start_in_the_bot_loop_with_safe_defaults(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    twin: DiscordTwin = world["twin"]
+    url = feed_server.route("/f.xml", rss([item(1, CASE_1)]))
+    clock = FakeClock(START)
+    cfg = make_config([{"name": "Loopback news", "url": url}])
+    async with open_app(cfg, tmp_path / "s.db", clock=clock) as app:
+        bot = TwinBot(app, tick=0.2, deliver_every=0.2, guild_ready_timeout=0.05)
+        task = asyncio.create_task(bot.start(twin.token))
+        try:
+            await twin.wait_ready(timeout=10)
+            for _ in range(50):
+                if feed_server.hits["/f.xml"]:
+                    break
+                await asyncio.sleep(0.1)
+            assert feed_server.hits["/f.xml"] >= 1
+            assert bot.scheduler is not None and bot.scheduler.running
+            job = bot.scheduler.get_jobs()[0]
+            assert job.coalesce and job.max_instances == 1 and job.misfire_grace_time >= 60
+        finally:
+            await bot.close()
+            with contextlib.suppress(Exception):
+                await task
