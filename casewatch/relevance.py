@@ -101,9 +101,10 @@ def compile_term(term: str) -> _Pattern:
                 raise ValueError(f"term {term!r}: '*' must follow letters, as in 'Uyghur*'")
             continue  # a bare dash or slash between words: punctuation never has to match
         words.extend((piece, False) for piece in pieces[:-1])
-        if prefix and len(pieces[-1]) < _MIN_PREFIX:
+        if prefix and not words and len(pieces) == 1 and len(pieces[-1]) < _MIN_PREFIX:
             raise ValueError(
-                f"term {term!r}: a prefix needs at least {_MIN_PREFIX} letters before '*'"
+                f"term {term!r}: a prefix that starts a term needs at least {_MIN_PREFIX} "
+                "letters before '*'"
             )
         words.append((pieces[-1], prefix))
     if not words:
