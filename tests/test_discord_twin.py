@@ -52,6 +52,11 @@ class Pager(discord.ui.View):
         self.page += 1
         await interaction.response.edit_message(content=f"page {self.page}", view=self)
 
+    @discord.ui.button(label="Mark read", custom_id="pages:read")
+    async def mark_read(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await interaction.response.defer()
+        await interaction.edit_original_response(content=f"page {self.page} (read)")
+
 
 class Question(discord.ui.Modal, title="Ask the bot"):
     question: discord.ui.TextInput = discord.ui.TextInput(
@@ -371,6 +376,39 @@ async def test_clicking_a_button_updates_the_paged_message(running: Running) -> 
     assert shown.content == "page 2"
     await (await twin.click(shown, "pages:next")).wait_response(3)
     assert twin.messages(running.alerts)[0]["content"] == "page 3"
+
+
+async def test_a_deferred_click_then_edit_changes_the_clicked_message(running: Running) -> None:
+    await synced(running)
+    twin = running.twin
+    shown = await (await twin.invoke("pages")).wait_response(3)
+    click = await (await twin.click(shown, "pages:read")).wait_response(3)
+    assert click.callback_type == 6
+    assert shown.content == click.content == "page 1 (read)"
+    assert len(twin.messages(running.alerts)) == 1
+
+
+async def test_the_bot_sees_its_own_messages_come_back_and_can_edit_read_and_delete(
+    running: Running,
+) -> None:
+    bot, twin = running.bot, running.twin
+    channel = running.channel(running.alerts)
+    echoed = asyncio.ensure_future(bot.wait_for("message", check=lambda m: m.content == "first"))
+    sent = await channel.send("first")
+    assert (await asyncio.wait_for(echoed, 3)).id == sent.id
+    await channel.send("second")
+    assert [m["content"] for m in await twin.wait_for_messages(running.alerts, 2)] == [
+        "first",
+        "second",
+    ]
+    edited = asyncio.ensure_future(bot.wait_for("raw_message_edit"))
+    await sent.edit(content="first, corrected")
+    assert (await asyncio.wait_for(edited, 3)).message_id == sent.id
+    assert [m.content async for m in channel.history(limit=10)] == ["second", "first, corrected"]
+    deleted = asyncio.ensure_future(bot.wait_for("raw_message_delete"))
+    await sent.delete()
+    assert (await asyncio.wait_for(deleted, 3)).message_id == sent.id
+    assert [m["content"] for m in twin.messages(running.alerts)] == ["second"]
 
 
 async def test_deferred_answer_is_resolved_by_the_first_followup(running: Running) -> None:
