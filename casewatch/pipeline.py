@@ -7,6 +7,7 @@ so a crash leaves a source either fully ingested or untouched (and then re-fetch
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from array import array
@@ -48,6 +49,7 @@ class SourceOutcome:
     alerts: list[int] = field(default_factory=list)  # story ids that were enqueued as alerts
     error: str | None = None
     skipped: list[str] = field(default_factory=list)
+    thin: list[tuple[int, Entry]] = field(default_factory=list)  # relevant items with thin text
 
 
 @dataclass
@@ -238,7 +240,37 @@ class Monitor:
             self._record_success(
                 src, result, entry_count=len(parsed.entries), new_items=outcome.new_items
             )
+        if outcome.thin:
+            await self._read_articles(outcome.thin[: self.MAX_ARTICLES], cfg)
         return outcome
+
+    MAX_ARTICLES = 5  # article pages read per source and cycle, for relevant items only
+
+    async def _read_articles(self, thin: list[tuple[int, Entry]], cfg: SourceConfig) -> None:
+        """Replace thin summaries by the lead of the article page (same fetch guards as feeds)."""
+        loop = asyncio.get_running_loop()
+        for item_id, entry in thin:
+            assert entry.link is not None
+            if dedup.is_opaque_link(entry.link):
+                continue  # a search engine's redirect token, not the article
+            page = await self.fetcher.fetch(entry.link)
+            if not page.ok or not page.body:
+                log.info("article %s not read: %s", entry.link, page.error)
+                continue
+            read = functools.partial(
+                summary.item_summary,
+                entry.title,
+                entry.summary or entry.content,
+                language=entry.language or cfg.language,
+                article_html=page.body,
+                url=page.final_url,
+            )
+            lead, _ = await loop.run_in_executor(self.executor, read)
+            if not lead:
+                continue
+            with self.db.atomic():
+                items.set_summary(self.db, item_id, lead)
+                stories.refresh_lead(self.db, item_id, lead)
 
     async def _parse(self, result: FetchResult, cfg: SourceConfig) -> ParseResult:
         body = result.body or b""
@@ -365,11 +397,11 @@ class Monitor:
             match = self.judge(entry, cfg, src["kind"])
             court = match.court or (src["kind"] == "court" and match.verdict == "relevant")
             kind = "court" if court else "news"
-            language = entry.language or (cfg.language or None)
-            text = summary.clean_description(entry.summary or entry.content)
-            if not language:
-                language = summary.detect_language(f"{entry.title}. {text}")
-            lead = summary.lead(text, language=language) if text else ""
+            lead, language = summary.item_summary(
+                entry.title,
+                entry.summary or entry.content,
+                language=entry.language or cfg.language,
+            )
             canon = dedup.canonical_url(entry.link) if entry.link else None
             story_id: int | None = None
             is_new_story = False
@@ -405,6 +437,8 @@ class Monitor:
             outcome.new_items += 1
             if match.verdict == "relevant":
                 outcome.relevant += 1
+                if entry.link and summary.needs_article(lead, title=entry.title):
+                    outcome.thin.append((item_id, entry))
             if story_id is None:
                 continue
             before_items, before_outlets = stories.attach_item(self.db, story_id, now=now)
