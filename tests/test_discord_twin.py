@@ -531,6 +531,7 @@ def embed(**fields: Any) -> dict[str, Any]:
 
 LIMIT_CASES = [
     ({"content": "c" * 2001}, "content"),
+    ({"content": "\N{GRINNING FACE}" * 2001}, "content"),
     ({"embeds": [embed(title="t" * 257)]}, "embeds.0.title"),
     ({"embeds": [embed(description="d" * 4097)]}, "embeds.0.description"),
     ({"embeds": [embed(fields=[{"name": "n", "value": "v"}] * 26)]}, "embeds.0.fields"),
@@ -566,7 +567,7 @@ async def test_messages_exactly_at_the_limits_are_accepted(raw: Raw) -> None:
         author={"name": "a" * 256},
     )
     assert sum(len(s) for s in ("t" * 256, "d" * 2000, "f" * 200, "a" * 256)) + 2 * 1280 == 5272
-    body = {"content": "c" * 2000, "embeds": [full, embed(description="e" * 728)]}
+    body = {"content": "\N{GRINNING FACE}" * 2000, "embeds": [full, embed(description="e" * 728)]}
     status, data = await raw.call("POST", f"/channels/{channel.id}/messages", body)
     assert status == 200, data
     assert raw.twin.messages(channel)[0]["embeds"] == body["embeds"]

@@ -880,8 +880,8 @@ class RestApi:
             raise ApiError(404, 10062, "Unknown interaction")
         body = call.body if isinstance(call.body, dict) else {}
         kind = body.get("type")
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
-        assert isinstance(data, dict)
+        raw_data = body.get("data")
+        data: JSON = raw_data if isinstance(raw_data, dict) else {}
         allowed = {
             2: (4, 5, 9),
             3: (4, 5, 6, 7, 9),

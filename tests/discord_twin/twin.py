@@ -45,6 +45,7 @@ from .world import (
     TEXT_CHANNEL,
     USE_APPLICATION_COMMANDS,
     VIEW_CHANNEL,
+    InteractionRecord,
     Overwrite,
     TwinChannel,
     TwinGuild,
@@ -564,7 +565,7 @@ class DiscordTwin:
         )
         return self._send(record)
 
-    def _send(self, record: Any) -> InteractionResult:
+    def _send(self, record: InteractionRecord) -> InteractionResult:
         delivered = self.gateway.dispatch(
             "INTERACTION_CREATE", record.payload, guild_id=record.guild_id
         )

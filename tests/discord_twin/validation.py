@@ -1,6 +1,7 @@
 """Discord's request checks: message and embed limits, components, commands, modals.
 
-Failures are collected the way Discord reports them: one 400 with code 50035 "Invalid Form Body"
+Lengths are counted in code points, as Discord's (Python) API does: an emoji outside the BMP is
+one character, not two UTF-16 units. Failures are collected the way Discord reports them: one 400 with code 50035 "Invalid Form Body"
 and an `errors` tree keyed by the path of each bad field, e.g.
 `{"embeds": {"0": {"description": {"_errors": [{"code": ..., "message": ...}]}}}}`.
 """
