@@ -110,7 +110,14 @@ def test_source_is_well_formed(engine: RuleEngine, source: dict[str, Any]) -> No
     assert source["kind"] in {"news", "court"}, name
     assert source.get("format", "feed") in {"feed", "page", "search"}, name
     assert source.get("relevance", "rules") in {"rules", "all"}, name
-    assert source.get("confidence") in {None, "high", "medium", "low", "unconfirmed"}, name
+    assert source.get("confidence") in {
+        None,
+        "high",
+        "medium-high",
+        "medium",
+        "low",
+        "unconfirmed",
+    }, name
     assert 15 * 60 <= _seconds(source.get("interval", CONFIG["defaults"]["interval"])) <= 7200
     if source.get("format") == "search":
         query = parse_qs(parts.query).get("q", [""])[0]
