@@ -185,6 +185,7 @@ async def test_bot_logs_in_and_is_ready_with_the_twins_guild_and_channels(runnin
     bot, twin = running.bot, running.twin
     assert bot.user is not None and bot.user.id == twin.bot_user_id
     assert bot.application_id == twin.application_id
+    assert len(twin.requests_to("GET", "/gateway/bot")) == 1  # asked at connect time
     assert [g.name for g in bot.guilds] == ["Uyghur case watch"]
     guild = bot.guilds[0]
     assert {c.name for c in guild.text_channels} == {"alerts", "moderators", "announcements"}
