@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -451,3 +452,96 @@ async def test_scheduler_jobs_start_in_the_bot_loop_with_safe_defaults(
             await bot.close()
             with contextlib.suppress(Exception):
                 await task
+
+
+async def test_activity_answers_with_a_chart_and_the_weekly_digest_carries_it(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    twin: DiscordTwin = world["twin"]
+    clock = FakeClock(START)  # a Monday, 09:00 UTC
+    url = feed_server.route("/f.xml", rss([]))
+    g, ch, admin = world["g1"], world["general1"], world["admin1"]
+    async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
+        res = await twin.invoke(
+            "watch digest",
+            {"channel": ch, "frequency": "weekly", "time": "10:00", "timezone": "UTC"},
+            guild=g,
+            channel=ch,
+            member=admin,
+        )
+        await res.wait_response()
+        await bot.poll_tick()
+        clock.set(START.replace(hour=11))  # after this Monday's 10:00 slot (an empty week: skipped)
+        feed_server.route(
+            "/f.xml", rss([item(1, CASE_1, when=clock.now()), item(2, CASE_2, when=clock.now())])
+        )
+        await bot.poll_tick()
+
+        res = await twin.invoke("case activity", {}, guild=g, channel=ch, member=world["reader1"])
+        await res.wait_response(timeout=20)  # deferred "thinking", then resolved by the chart
+        assert res.message is not None
+        attachment = res.message["attachments"][0]
+        png = twin.attachment_bytes(attachment["id"])
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+        assert not [m for m in twin.messages(ch) if "Weekly digest" in m.get("content", "")]
+        clock.set(START.replace(hour=10, minute=1) + timedelta(days=7))  # the next Monday
+        await bot.poll_tick()
+        msgs = await twin.wait_for_messages(ch, 2, timeout=20)
+        digest = [m for m in msgs if "Weekly digest" in m.get("content", "")]
+        assert digest, [m.get("content") for m in msgs]
+        last = twin.messages(ch)[-1]
+        assert last["attachments"] and last["attachments"][0]["filename"] == "coverage.png"
+
+
+async def test_bot_py_run_starts_the_real_process_against_the_twin(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    import os
+    import sys
+
+    twin: DiscordTwin = world["twin"]
+    url = feed_server.route("/f.xml", rss([item(1, CASE_1)]))
+    cfg = tmp_path / "feeds.yaml"
+    cfg.write_text(
+        "case: {name: Test case}\nrelevance:\n  groups: {people: ['Uyghur*'], forum: [ICC]}\n"
+        "  rules: [{name: case, all: [people, forum], score: 2}]\n"
+        f"sources:\n  - {{name: Loopback, url: '{url}'}}\n",
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "DISCORD_TOKEN": twin.token,
+        "DISCORD_API_BASE": twin.api_base,
+        "CASEWATCH_LOG_LEVEL": "INFO",
+    }
+    root = Path(__file__).resolve().parent.parent
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(root / "bot.py"),
+        "run",
+        "--config",
+        str(cfg),
+        "--db",
+        str(tmp_path / "p.db"),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await twin.wait_ready(timeout=30)
+        await twin.wait_for_request("PUT", r"/applications/\d+/commands$", timeout=30)
+        for _ in range(100):
+            if feed_server.hits["/f.xml"]:
+                break
+            await asyncio.sleep(0.1)
+        assert feed_server.hits["/f.xml"] >= 1
+        names = {c["name"] for c in twin.commands()}
+        assert names == {"case", "watch"}
+    finally:
+        proc.terminate()
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+    log = err.decode()
+    assert twin.token not in log  # the token is never logged
+    assert twin.requests_to("GET", r"/users/@me$")  # REST went to the twin, not to Discord
+    assert "gateway.discord.gg" not in log
