@@ -30,6 +30,13 @@ T = TypeVar("T")
 BURST, WINDOW = 5, 5.0
 
 
+UNKNOWN_MESSAGE = 10008  # Discord's JSON error code for a deleted message
+
+
+async def _reraise(exc: Exception) -> None:
+    raise exc
+
+
 class ChannelPacer:
     """Spaces sends per channel: at most BURST messages per WINDOW seconds."""
 
@@ -112,7 +119,15 @@ class DiscordDelivery:
             return
         partial = channel.get_partial_message(int(message_id))
         embed = discord.Embed.from_dict(render.alert_embed(view))
-        await self._call(partial.edit(embed=embed))
+        try:
+            await partial.edit(embed=embed)
+        except discord.NotFound as exc:
+            if exc.code == UNKNOWN_MESSAGE:
+                log.info("alert message %s was deleted; not updating it", message_id)
+                return  # a moderator removed the alert: nothing to edit, the channel is fine
+            raise DeliveryError(f"channel is gone ({exc.text})", gone=True) from exc
+        except discord.HTTPException as exc:
+            await self._call(_reraise(exc))
 
     async def send_digest(self, dest: dict, row: dict, digest: DigestView) -> str | None:
         channel = await self._channel(dest)

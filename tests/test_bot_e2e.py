@@ -545,3 +545,73 @@ async def test_bot_py_run_starts_the_real_process_against_the_twin(
     assert twin.token not in log  # the token is never logged
     assert twin.requests_to("GET", r"/users/@me$")  # REST went to the twin, not to Discord
     assert "gateway.discord.gg" not in log
+
+
+async def test_more_outlets_edit_the_alert_and_a_deleted_alert_does_not_break_the_channel(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    import aiohttp
+
+    twin: DiscordTwin = world["twin"]
+    clock = FakeClock(START)
+    a = feed_server.route("/a.xml", rss([]))
+    cfg_sources = [
+        {"name": "Outlet A", "url": a},
+        {"name": "Outlet B", "url": feed_server.route("/b.xml", rss([]))},
+    ]
+    cfg = make_config(cfg_sources)
+    async with open_app(cfg, tmp_path / "c.db", clock=clock) as app:
+        bot = TwinBot(app, run_jobs=False, guild_ready_timeout=0.05)
+        task = asyncio.create_task(bot.start(twin.token))
+        try:
+            await twin.wait_ready(timeout=10)
+            await asyncio.wait_for(bot.wait_until_ready(), 10)
+            await subscribe(twin, world["g1"], world["alerts1"], world["admin1"])
+            await bot.poll_tick()
+            feed_server.route("/a.xml", rss([item(1, CASE_2)]))
+            clock.advance(3600)
+            await bot.poll_tick()
+            (msg,) = await twin.wait_for_messages(world["alerts1"], 1)
+            copy = item(
+                7,
+                CASE_2 + " - Outlet B",
+                link="https://b.example.net/x",
+                description=f"{CASE_2}. More words about this development number 1.",
+            )
+            feed_server.route("/b.xml", rss([copy]))
+            clock.advance(3600)
+            await bot.poll_tick()
+            edits = await twin.wait_for_request("PATCH", rf"/channels/\d+/messages/{msg['id']}$")
+            fields = {f["name"]: f["value"] for f in edits[-1].json["embeds"][0]["fields"]}
+            assert fields["Also reported by"] == "Outlet B"
+            assert len(twin.messages(world["alerts1"])) == 1
+
+            url = f"{twin.api_base}/channels/{world['alerts1'].id}/messages/{msg['id']}"
+            async with aiohttp.ClientSession() as http:
+                await http.delete(url, headers={"Authorization": f"Bot {twin.token}"})
+            feed_server.route("/b.xml", rss([copy, item(8, CASE_3)]))
+            feed_server.route(
+                "/a.xml",
+                rss(
+                    [
+                        item(1, CASE_2),
+                        {
+                            **copy,
+                            "guid": "a-copy",
+                            "link": "https://a.example.org/y",
+                            "title": CASE_2 + " - Outlet C",
+                            "source": "Outlet C",
+                        },
+                    ]
+                ),
+            )
+            clock.advance(3600)
+            await bot.poll_tick()
+            await twin.wait_for_messages(world["alerts1"], 1)
+            assert destinations.listing(app.db, type="discord")[0]["broken_reason"] is None
+            titles = [m["embeds"][0]["title"] for m in twin.messages(world["alerts1"])]
+            assert titles == [CASE_3]
+        finally:
+            await bot.close()
+            with contextlib.suppress(Exception):
+                await task
