@@ -57,8 +57,8 @@ _WORD = re.compile(f"[^\\W_{_CJK_RANGES}]+")
 _ASCII_SEPARATORS = str.maketrans(
     {c: " " for c in map(chr, range(128)) if c not in string.ascii_lowercase + string.digits}
 )
-# Joins title and text into one scan; a word no term can end with, so no phrase (and no CJK
-# substring) runs from the end of the title into the text.
+# Joins title and text into one scan: a made-up word between them, so that no phrase (and no
+# CJK substring) runs from the end of the title into the text.
 _BETWEEN = "\n x0between0x \n"
 _GROUP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _MIN_PREFIX = 3
