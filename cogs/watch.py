@@ -257,6 +257,13 @@ class WatchCog(
             raise UserError("`url`: give the full address, starting with https://")
         await interaction.response.defer(ephemeral=True, thinking=True)
         fetcher = self.bot.app.fetcher
+        problem = await fetcher.check_public_url(url)
+        if problem:
+            raise UserError(
+                f"That address is refused ({problem}). Sources added from Discord must be public "
+                "web addresses; the operator can allow internal ones in feeds.yaml "
+                "(fetch: allow_internal: true)."
+            )
         # The fetcher lifts the guard itself when feeds.yaml sets fetch.allow_internal.
         result = await fetcher.fetch(url, guard_internal=True)
         if not result.ok or result.body is None:

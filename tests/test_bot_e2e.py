@@ -615,3 +615,67 @@ async def test_more_outlets_edit_the_alert_and_a_deleted_alert_does_not_break_th
             await bot.close()
             with contextlib.suppress(Exception):
                 await task
+
+
+async def test_watch_commands_manage_sources_and_channels(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    twin: DiscordTwin = world["twin"]
+    clock = FakeClock(START)
+    url = feed_server.route("/f.xml", rss([]))
+    extra = feed_server.route("/extra.xml", rss([item(1, CASE_1)], title="Extra feed"))
+    g, ch, admin = world["g1"], world["general1"], world["admin1"]
+
+    async def run(cmd: str, **opts: Any) -> Any:
+        res = await twin.invoke(cmd, opts, guild=g, channel=ch, member=admin)
+        return await res.wait_response(timeout=10)
+
+    async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
+        res = await run("watch add-source", url=extra)
+        assert res.ephemeral and "refused" in res.content and "loopback" in res.content
+        assert feed_server.hits["/extra.xml"] == 0
+
+        res = await run("watch pause", source="Loopback news")
+        assert "Paused" in res.content
+        await bot.poll_tick()
+        assert feed_server.hits["/f.xml"] == 0
+        res = await run("watch resume", source="Loopback news")
+        await bot.poll_tick()
+        assert feed_server.hits["/f.xml"] == 1
+
+        res = await run("watch remove-source", source="Loopback news")
+        assert (
+            res.ephemeral and "feeds.yaml" in res.content
+        )  # configured sources are paused, not removed
+
+        res = await run("watch test", channel=world["alerts1"])
+        assert "Sample alert posted" in res.content
+        assert twin.messages(world["alerts1"])[0]["embeds"][0]["title"].startswith("Sample alert")
+
+        res = await run("watch alerts", channel=world["alerts1"])
+        res = await run("watch stop", channel=world["alerts1"])
+        assert "Stopped 1" in res.content
+        assert destinations.listing(app.db, type="discord") == []
+
+    # The operator allows internal addresses: the feed is fetched once, then saved.
+    cfg = make_config([{"name": "Loopback news", "url": url}], fetch={"allow_internal": True})
+    async with open_app(cfg, tmp_path / "c.db", clock=clock) as app:
+        bot = TwinBot(app, run_jobs=False, guild_ready_timeout=0.05)
+        task = asyncio.create_task(bot.start(twin.token))
+        try:
+            await twin.wait_ready(timeout=10)
+            res = await run("watch add-source", url=extra, kind="court")
+            assert "Added **Extra feed**" in res.content and feed_server.hits["/extra.xml"] == 1
+            added = [
+                s
+                for s in app.db.execute(
+                    "SELECT name, kind, origin, guild_id FROM sources"
+                ).fetchall()
+            ]
+            assert ("Extra feed", "court", "discord", str(g.id)) in [tuple(r) for r in added]
+            # Commands did not change: the restart did not sync them again.
+            assert len(twin.requests_to("PUT", r"/applications/\d+/commands$")) == 1
+        finally:
+            await bot.close()
+            with contextlib.suppress(Exception):
+                await task
