@@ -10,6 +10,7 @@ Only this file and cogs/ import discord; everything else is the Discord-free cor
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import hashlib
 import json
@@ -180,6 +181,7 @@ async def run_discord(args: argparse.Namespace, *, clock: Clock | None = None) -
             app, tick=getattr(args, "tick", 30.0), backfill=getattr(args, "backfill", False)
         )
         async with bot:
+            cli.stop_on_signals(lambda: asyncio.ensure_future(bot.close()))
             await bot.start(token)
     return 0
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import re
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
@@ -316,6 +318,14 @@ async def cmd_probe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def stop_on_signals(stop: Callable[[], object]) -> None:
+    """SIGTERM (docker stop) and SIGINT end the run cleanly: the database closes, nothing is lost."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop)
+
+
 async def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if os.environ.get("DISCORD_TOKEN") and "run" in _discord_commands:
         return await _discord_commands["run"](args)
@@ -359,10 +369,13 @@ async def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         scheduler.add_job(tick, "interval", seconds=args.tick, next_run_time=datetime.now(UTC))
         scheduler.start()
+        stop = asyncio.Event()
+        stop_on_signals(stop.set)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
+            err.write("stopped\n")
     return EXIT_OK
 
 

@@ -155,6 +155,11 @@ class Config(_Strict):
                 )
             seen_names[s.name.lower()] = i
             seen_urls[s.url] = i
+            if s.rules is not None:
+                try:
+                    self.relevance.with_source(s.rules)
+                except ValueError as exc:
+                    raise ValueError(f"sources[{i}]: rules: {exc}") from exc
         return self
 
     def interval_for(self, source: SourceConfig) -> float:

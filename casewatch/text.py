@@ -38,6 +38,8 @@ def fold(text: str) -> str:
 
     Scripts without Latin decomposition (Chinese, Cyrillic) pass through lower-cased.
     """
+    if text.isascii():
+        return text.lower()  # nothing to strip: the common case, and 10x faster
     lowered = text.translate(_EXTRA_FOLD).casefold()
     decomposed = unicodedata.normalize("NFKD", lowered)
     return "".join(c for c in decomposed if not unicodedata.combining(c))

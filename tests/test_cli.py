@@ -148,3 +148,43 @@ def test_every_cli_command_is_in_the_readme() -> None:
     assert len(names) >= 10
     missing = [n for n in names if f"python bot.py {n}" not in readme]
     assert missing == []
+
+
+async def test_run_in_console_mode_prints_alerts_as_they_come_and_stops_cleanly(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    url = feed_server.route("/f.xml", rss([item(1, CASE)]))
+    (tmp_path / "feeds.yaml").write_text(CONFIG.format(url=url), encoding="utf-8")
+    env = {
+        **os.environ,
+        "CASEWATCH_CONFIG": str(tmp_path / "feeds.yaml"),
+        "CASEWATCH_DB": str(tmp_path / "c.db"),
+    }
+    env.pop("DISCORD_TOKEN", None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "bot.py"),
+        "run",
+        "--interval",
+        "1s",
+        "--tick",
+        "0.3",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    try:
+        for _ in range(20):  # a few ticks: the first poll stores, then a new entry arrives
+            if feed_server.hits["/f.xml"] >= 1:
+                break
+            await asyncio.sleep(0.2)
+        feed_server.route("/f.xml", rss([item(1, CASE), item(2, CASE_B)]))
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert CASE_B in line.decode()
+    finally:
+        proc.send_signal(15)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    assert "console mode" in err.decode() and "stopped" in err.decode()

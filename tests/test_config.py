@@ -132,3 +132,10 @@ def test_check_command_exits_2_and_prints_the_errors(tmp_path: Path) -> None:
         env={"PATH": "/usr/bin:/bin"},
     )
     assert ok.returncode == 0, ok.stderr
+
+
+def test_a_source_override_naming_an_unknown_group_is_an_error_at_load_time() -> None:
+    errs = errors_of(GOOD + "    rules:\n      rules: [{name: extra, all: [nowhere], score: 1}]\n")
+    assert any(e.startswith("feeds.yaml:9: sources[0]: rules:") and "nowhere" in e for e in errs), (
+        errs
+    )
