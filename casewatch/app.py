@@ -55,6 +55,7 @@ class App:
             self.clock.now(),
             case_name=self.config.case.short or self.config.case.name,
             weekday=self.config.digest.weekday,
+            search_url=self.config.case.search_url,
         )
 
     def ensure_console_destinations(self) -> None:

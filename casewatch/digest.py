@@ -79,6 +79,7 @@ class DigestView:
     news_items: int = 0
     empty_mode: str = "skip"
     search_hint: str = "/case search"
+    search_url: str | None = None  # a web search for more coverage (case.search_url)
     frequency: str = "daily"
 
     @property
@@ -136,11 +137,17 @@ def load_digest(db: Database, payload: dict[str, Any]) -> DigestView:
         empty_mode=payload.get("empty_mode", "skip"),
     )
     view.frequency = payload.get("frequency", "daily")
+    view.search_url = payload.get("search_url")
     return view
 
 
 def schedule_digests(
-    db: Database, now: datetime, *, case_name: str, weekday: str = "monday"
+    db: Database,
+    now: datetime,
+    *,
+    case_name: str,
+    weekday: str = "monday",
+    search_url: str | None = None,
 ) -> list[int]:
     """Enqueue each destination's latest due digest once; returns the outbox ids created.
 
@@ -175,6 +182,7 @@ def schedule_digests(
                 "end": iso(slot.end),
                 "empty_mode": dest["empty_mode"] or "skip",
                 "frequency": dest["frequency"] or "daily",
+                "search_url": search_url,
             }
             row = outbox.enqueue(
                 db,
@@ -232,7 +240,10 @@ def digest_lines(view: DigestView) -> list[str]:
     if view.news:
         lines.append("### 📰 News")
         lines += [_story_line(s) for s in view.news]
-    lines.append(f"More: `{view.search_hint} <words>` or `/case story <id>`")
+    more = f"More: `{view.search_hint} <words>` or `/case story <id>`"
+    if view.search_url:
+        more += f" · [search the web]({view.search_url})"
+    lines.append(more)
     return lines
 
 

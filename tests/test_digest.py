@@ -112,3 +112,14 @@ def test_skip_mode_sends_nothing_for_an_empty_period(tmp_path: Path) -> None:
     )
     assert schedule_digests(db, utc(2026, 3, 4, 12), case_name="t") == []
     assert rows(db, "SELECT * FROM outbox") == []
+
+
+def test_digest_links_to_a_web_search_when_the_case_has_one() -> None:
+    view = DigestView(
+        title="Weekly digest",
+        start=utc(2026, 3, 1),
+        end=utc(2026, 3, 8),
+        news=[story(1, "A story")],
+        search_url="https://search.example/?q=case",
+    )
+    assert "[search the web](https://search.example/?q=case)" in digest_messages(view)[-1]
