@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from casewatch.render import escape_markdown
 from storage import destinations, outbox, stories
 from storage.db import scalar
 from storage.timeutil import iso, parse_iso
@@ -203,15 +204,16 @@ def _created_before(dest: dict, slot: Slot) -> bool:
     return created is not None and created < slot.start
 
 
-def _story_line(s: DigestStory) -> str:
-    line = f"• **{s.title}**"
+def _story_line(s: DigestStory, markdown: bool = True) -> str:
+    esc = escape_markdown if markdown else (lambda t: t)
+    line = f"• **{esc(s.title)}**" if markdown else f"• {s.title}"
     if s.url:
         line += f" <{s.url}>"
     if s.outlets:
         shown = ", ".join(s.outlets[:4]) + (f" +{len(s.outlets) - 4}" if len(s.outlets) > 4 else "")
-        line += f" — {shown}"
+        line += f" — {esc(shown)}"
     if s.summary:
-        line += f"\n  {_one_line(s.summary)}"
+        line += f"\n  {esc(_one_line(s.summary))}"
     return line
 
 
@@ -223,7 +225,7 @@ def _one_line(text: str, limit: int = 200) -> str:
     return cut[: cut.rfind(" ")] + "…" if " " in cut else cut + "…"
 
 
-def digest_lines(view: DigestView) -> list[str]:
+def digest_lines(view: DigestView, *, markdown: bool = True) -> list[str]:
     """The digest as lines (each well under a message), markdown for Discord."""
     period = f"{view.start:%Y-%m-%d %H:%M} – {view.end:%Y-%m-%d %H:%M} UTC"
     lines = [f"## {view.title}", f"_{period}_"]
@@ -236,10 +238,10 @@ def digest_lines(view: DigestView) -> list[str]:
     )
     if view.court:
         lines.append("### ⚖️ Court developments")
-        lines += [_story_line(s) for s in view.court]
+        lines += [_story_line(s, markdown) for s in view.court]
     if view.news:
         lines.append("### 📰 News")
-        lines += [_story_line(s) for s in view.news]
+        lines += [_story_line(s, markdown) for s in view.news]
     more = f"More: `{view.search_hint} <words>` or `/case story <id>`"
     if view.search_url:
         more += f" · [search the web]({view.search_url})"
@@ -275,7 +277,7 @@ def digest_messages(view: DigestView, limit: int = MESSAGE_LIMIT) -> list[str]:
 
 def digest_text(view: DigestView) -> str:
     """The console form of a digest."""
-    return "\n".join(digest_lines(view)).replace("**", "")
+    return "\n".join(digest_lines(view, markdown=False))
 
 
 def total_relevant(db: Database) -> int:

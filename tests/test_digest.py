@@ -123,3 +123,18 @@ def test_digest_links_to_a_web_search_when_the_case_has_one() -> None:
         search_url="https://search.example/?q=case",
     )
     assert "[search the web](https://search.example/?q=case)" in digest_messages(view)[-1]
+
+
+def test_feed_text_in_a_digest_is_escaped_for_discord_but_plain_in_the_console() -> None:
+    from casewatch.digest import digest_text
+
+    view = DigestView(
+        title="Daily digest",
+        start=utc(2026, 3, 1),
+        end=utc(2026, 3, 2),
+        news=[DigestStory(1, "**Fake** [link](http://x) @everyone", None, "news", ["Out_let"], "")],
+    )
+    discord_text = digest_messages(view)[0]
+    assert "\\*\\*Fake\\*\\*" in discord_text and "\\[link\\]" in discord_text
+    assert "@everyone" not in discord_text and "Out\\_let" in discord_text
+    assert "• **Fake** [link](http://x) @everyone" in digest_text(view)
