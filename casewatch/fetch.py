@@ -234,6 +234,14 @@ class _Progress:
     current: str
     phase: str = "waiting for a connection slot"
     status: int | None = None
+    # The total-time budget starts when the first connection slot is ours: time spent queued
+    # behind other sources (a first poll of thousands of sources) is not this source's fault.
+    budget: asyncio.Timeout | None = None
+    limit: float = 0.0
+
+    def start_clock(self) -> None:
+        if self.budget is not None and self.budget.when() is None:
+            self.budget.reschedule(asyncio.get_running_loop().time() + self.limit)
 
     def where(self) -> str:
         if self.current == self.url:
@@ -337,7 +345,8 @@ class Fetcher:
         guard = guard_internal and not self.settings.allow_internal
         token = _CONNECT_GUARD.set(self._classify if guard else None)
         try:
-            async with asyncio.timeout(limit):
+            async with asyncio.timeout(None) as budget:
+                progress.budget, progress.limit = budget, limit
                 result = await self._follow(
                     progress,
                     etag=etag,
@@ -397,6 +406,7 @@ class Fetcher:
             if target.scheme not in ("http", "https") or not target.host:
                 raise _Failure("only absolute http:// and https:// URLs can be fetched")
             if guard:
+                progress.start_clock()
                 progress.phase = "resolving the host"
                 problem = await check_public_url(
                     progress.current, resolver=self._resolver, classify=self._classify
@@ -406,6 +416,7 @@ class Fetcher:
             visited.append(progress.current)
             progress.phase = "waiting for a connection slot"
             async with self._host_slot(target), self._global:
+                progress.start_clock()
                 progress.phase = "connecting or waiting for the response"
                 try:
                     result = await self._one_request(

@@ -627,3 +627,20 @@ async def test_elapsed_comes_from_the_injected_clock(feed_server: FeedServer) ->
     async with Fetcher(quick(), clock=TickingClock(NOW)) as f:
         result = await f.fetch(feed_server.route("/f", FEED))
     assert result.elapsed == 1.5
+
+
+async def test_time_queued_behind_other_requests_does_not_count_against_the_timeout(
+    feed_server: FeedServer,
+) -> None:
+    urls = [feed_server.route(f"/q{i}.xml", FEED, delay=0.3) for i in range(5)]
+    async with Fetcher(quick(per_host=1, total_timeout=0.6, connect_timeout=0.5)) as f:
+        results = await asyncio.gather(*(f.fetch(u) for u in urls))
+    assert [r.error for r in results] == [None] * 5  # 1.5 s of queueing, 0.3 s each
+    assert feed_server.max_in_flight == 1
+
+
+async def test_a_request_that_has_its_slot_still_times_out(feed_server: FeedServer) -> None:
+    url = feed_server.route("/stuck.xml", FEED, delay=2.0)
+    async with Fetcher(quick(total_timeout=0.4, connect_timeout=0.3)) as f:
+        result = await f.fetch(url)
+    assert result.error is not None and "timed out" in result.error
