@@ -40,6 +40,22 @@ class TwinBot(CasewatchBot):
 
 
 @contextlib.asynccontextmanager
+async def bot_on(twin: DiscordTwin, app: App, **kw: Any) -> AsyncIterator[TwinBot]:
+    """The real bot for `app`, logged in to the twin and ready; closed on the way out."""
+    kw.setdefault("run_jobs", False)
+    bot = TwinBot(app, guild_ready_timeout=0.05, **kw)
+    task = asyncio.create_task(bot.start(twin.token))
+    try:
+        await twin.wait_ready(timeout=10)
+        await asyncio.wait_for(bot.wait_until_ready(), 10)
+        yield bot
+    finally:
+        await bot.close()
+        with contextlib.suppress(Exception):
+            await task
+
+
+@contextlib.asynccontextmanager
 async def running_bot(
     twin: DiscordTwin, db_path: Path, feed_url: str, clock: FakeClock, **kw: Any
 ) -> AsyncIterator[tuple[TwinBot, App]]:
@@ -54,17 +70,11 @@ async def running_bot(
             },
         ],
     )
-    async with open_app(cfg, db_path, clock=clock, rng=random.Random(3)) as app:
-        bot = TwinBot(app, run_jobs=False, guild_ready_timeout=0.05, **kw)
-        task = asyncio.create_task(bot.start(twin.token))
-        try:
-            await twin.wait_ready(timeout=10)
-            await asyncio.wait_for(bot.wait_until_ready(), 10)
-            yield bot, app
-        finally:
-            await bot.close()
-            with contextlib.suppress(Exception):
-                await task
+    async with (
+        open_app(cfg, db_path, clock=clock, rng=random.Random(3)) as app,
+        bot_on(twin, app, **kw) as bot,
+    ):
+        yield bot, app
 
 
 @pytest.fixture
@@ -435,23 +445,18 @@ async def test_scheduler_jobs_start_in_the_bot_loop_with_safe_defaults(
     url = feed_server.route("/f.xml", rss([item(1, CASE_1)]))
     clock = FakeClock(START)
     cfg = make_config([{"name": "Loopback news", "url": url}])
-    async with open_app(cfg, tmp_path / "s.db", clock=clock) as app:
-        bot = TwinBot(app, tick=0.2, deliver_every=0.2, guild_ready_timeout=0.05)
-        task = asyncio.create_task(bot.start(twin.token))
-        try:
-            await twin.wait_ready(timeout=10)
-            for _ in range(50):
-                if feed_server.hits["/f.xml"]:
-                    break
-                await asyncio.sleep(0.1)
-            assert feed_server.hits["/f.xml"] >= 1
-            assert bot.scheduler is not None and bot.scheduler.running
-            job = bot.scheduler.get_jobs()[0]
-            assert job.coalesce and job.max_instances == 1 and job.misfire_grace_time >= 60
-        finally:
-            await bot.close()
-            with contextlib.suppress(Exception):
-                await task
+    async with (
+        open_app(cfg, tmp_path / "s.db", clock=clock) as app,
+        bot_on(twin, app, run_jobs=True, tick=0.2, deliver_every=0.2) as bot,
+    ):
+        for _ in range(50):
+            if feed_server.hits["/f.xml"]:
+                break
+            await asyncio.sleep(0.1)
+        assert feed_server.hits["/f.xml"] >= 1
+        assert bot.scheduler is not None and bot.scheduler.running
+        job = bot.scheduler.get_jobs()[0]
+        assert job.coalesce and job.max_instances == 1 and job.misfire_grace_time >= 60
 
 
 async def test_activity_answers_with_a_chart_and_the_weekly_digest_carries_it(
@@ -560,61 +565,52 @@ async def test_more_outlets_edit_the_alert_and_a_deleted_alert_does_not_break_th
         {"name": "Outlet B", "url": feed_server.route("/b.xml", rss([]))},
     ]
     cfg = make_config(cfg_sources)
-    async with open_app(cfg, tmp_path / "c.db", clock=clock) as app:
-        bot = TwinBot(app, run_jobs=False, guild_ready_timeout=0.05)
-        task = asyncio.create_task(bot.start(twin.token))
-        try:
-            await twin.wait_ready(timeout=10)
-            await asyncio.wait_for(bot.wait_until_ready(), 10)
-            await subscribe(twin, world["g1"], world["alerts1"], world["admin1"])
-            await bot.poll_tick()
-            feed_server.route("/a.xml", rss([item(1, CASE_2)]))
-            clock.advance(3600)
-            await bot.poll_tick()
-            (msg,) = await twin.wait_for_messages(world["alerts1"], 1)
-            copy = item(
-                7,
-                CASE_2 + " - Outlet B",
-                link="https://b.example.net/x",
-                description=f"{CASE_2}. More words about this development number 1.",
-            )
-            feed_server.route("/b.xml", rss([copy]))
-            clock.advance(3600)
-            await bot.poll_tick()
-            edits = await twin.wait_for_request("PATCH", rf"/channels/\d+/messages/{msg['id']}$")
-            fields = {f["name"]: f["value"] for f in edits[-1].json["embeds"][0]["fields"]}
-            assert fields["Also reported by"] == "Outlet B"
-            assert len(twin.messages(world["alerts1"])) == 1
+    async with open_app(cfg, tmp_path / "c.db", clock=clock) as app, bot_on(twin, app) as bot:
+        await subscribe(twin, world["g1"], world["alerts1"], world["admin1"])
+        await bot.poll_tick()
+        feed_server.route("/a.xml", rss([item(1, CASE_2)]))
+        clock.advance(3600)
+        await bot.poll_tick()
+        (msg,) = await twin.wait_for_messages(world["alerts1"], 1)
+        copy = item(
+            7,
+            CASE_2 + " - Outlet B",
+            link="https://b.example.net/x",
+            description=f"{CASE_2}. More words about this development number 1.",
+        )
+        feed_server.route("/b.xml", rss([copy]))
+        clock.advance(3600)
+        await bot.poll_tick()
+        edits = await twin.wait_for_request("PATCH", rf"/channels/\d+/messages/{msg['id']}$")
+        fields = {f["name"]: f["value"] for f in edits[-1].json["embeds"][0]["fields"]}
+        assert fields["Also reported by"] == "Outlet B"
+        assert len(twin.messages(world["alerts1"])) == 1
 
-            url = f"{twin.api_base}/channels/{world['alerts1'].id}/messages/{msg['id']}"
-            async with aiohttp.ClientSession() as http:
-                await http.delete(url, headers={"Authorization": f"Bot {twin.token}"})
-            feed_server.route("/b.xml", rss([copy, item(8, CASE_3)]))
-            feed_server.route(
-                "/a.xml",
-                rss(
-                    [
-                        item(1, CASE_2),
-                        {
-                            **copy,
-                            "guid": "a-copy",
-                            "link": "https://a.example.org/y",
-                            "title": CASE_2 + " - Outlet C",
-                            "source": "Outlet C",
-                        },
-                    ]
-                ),
-            )
-            clock.advance(3600)
-            await bot.poll_tick()
-            await twin.wait_for_messages(world["alerts1"], 1)
-            assert destinations.listing(app.db, type="discord")[0]["broken_reason"] is None
-            titles = [m["embeds"][0]["title"] for m in twin.messages(world["alerts1"])]
-            assert titles == [CASE_3]
-        finally:
-            await bot.close()
-            with contextlib.suppress(Exception):
-                await task
+        url = f"{twin.api_base}/channels/{world['alerts1'].id}/messages/{msg['id']}"
+        async with aiohttp.ClientSession() as http:
+            await http.delete(url, headers={"Authorization": f"Bot {twin.token}"})
+        feed_server.route("/b.xml", rss([copy, item(8, CASE_3)]))
+        feed_server.route(
+            "/a.xml",
+            rss(
+                [
+                    item(1, CASE_2),
+                    {
+                        **copy,
+                        "guid": "a-copy",
+                        "link": "https://a.example.org/y",
+                        "title": CASE_2 + " - Outlet C",
+                        "source": "Outlet C",
+                    },
+                ]
+            ),
+        )
+        clock.advance(3600)
+        await bot.poll_tick()
+        await twin.wait_for_messages(world["alerts1"], 1)
+        assert destinations.listing(app.db, type="discord")[0]["broken_reason"] is None
+        titles = [m["embeds"][0]["title"] for m in twin.messages(world["alerts1"])]
+        assert titles == [CASE_3]
 
 
 async def test_watch_commands_manage_sources_and_channels(
@@ -659,23 +655,12 @@ async def test_watch_commands_manage_sources_and_channels(
 
     # The operator allows internal addresses: the feed is fetched once, then saved.
     cfg = make_config([{"name": "Loopback news", "url": url}], fetch={"allow_internal": True})
-    async with open_app(cfg, tmp_path / "c.db", clock=clock) as app:
-        bot = TwinBot(app, run_jobs=False, guild_ready_timeout=0.05)
-        task = asyncio.create_task(bot.start(twin.token))
-        try:
-            await twin.wait_ready(timeout=10)
-            res = await run("watch add-source", url=extra, kind="court")
-            assert "Added **Extra feed**" in res.content and feed_server.hits["/extra.xml"] == 1
-            added = [
-                s
-                for s in app.db.execute(
-                    "SELECT name, kind, origin, guild_id FROM sources"
-                ).fetchall()
-            ]
-            assert ("Extra feed", "court", "discord", str(g.id)) in [tuple(r) for r in added]
-            # Commands did not change: the restart did not sync them again.
-            assert len(twin.requests_to("PUT", r"/applications/\d+/commands$")) == 1
-        finally:
-            await bot.close()
-            with contextlib.suppress(Exception):
-                await task
+    async with open_app(cfg, tmp_path / "c.db", clock=clock) as app, bot_on(twin, app) as bot:
+        res = await run("watch add-source", url=extra, kind="court")
+        assert "Added **Extra feed**" in res.content and feed_server.hits["/extra.xml"] == 1
+        added = [
+            s for s in app.db.execute("SELECT name, kind, origin, guild_id FROM sources").fetchall()
+        ]
+        assert ("Extra feed", "court", "discord", str(g.id)) in [tuple(r) for r in added]
+        # Commands did not change: the restart did not sync them again.
+        assert len(twin.requests_to("PUT", r"/applications/\d+/commands$")) == 1
