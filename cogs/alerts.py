@@ -146,7 +146,7 @@ class DiscordDelivery:
             msg = await self._call(
                 channel.send(
                     content=text,
-                    nonce=f"{row['id']}{i:03d}",
+                    nonce=f"{row['id']}.{i}",
                     allowed_mentions=discord.AllowedMentions.none(),
                     **kwargs,
                 )
