@@ -1,0 +1,441 @@
+"""One poll cycle over N feeds, side by side: naive feedparser, reader, casewatch, bare parsing.
+
+Serves N synthetic RSS feeds from one aiohttp server in a separate process on 127.0.0.1 (spread
+over N/10 ports, which casewatch's per-host limit counts as N/10 hosts), each response after a
+seeded 100-300 ms latency, and measures, on the same feeds and the same bytes:
+
+  (a) naive:     for url in urls: feedparser.parse(url)     (feedparser fetches, one at a time)
+  (b) reader:    make_reader(tmp db); add_feed each; update_feeds(workers=W)
+  (c) casewatch: Monitor.poll_once, first poll of N changed feeds, real SQLite file, feeds.yaml rules
+  (d) parse:     feedparser.parse(body) on every body in a loop, no network
+  (e) unchanged: the next casewatch cycle, every feed answering 304 to If-None-Match
+
+Run: .venv/bin/python bench/poll_cycle.py [--quick] [--repeats 3] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import cProfile
+import faulthandler
+import io
+import pstats
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import benchlib  # before casewatch: puts the repository on sys.path
+import feedparser
+
+from casewatch.app import App, open_app
+from casewatch.clock import FakeClock
+from casewatch.pipeline import CycleReport
+
+
+@dataclass
+class Run:
+    """One measurement of one variant."""
+
+    wall: float
+    cpu: float  # CPU seconds of this (client) process, all threads
+    entries: int
+    failed: int = 0  # sources whose poll failed (casewatch only)
+    error: str | None = None  # the first failure, as casewatch reported it
+
+
+@dataclass
+class Variant:
+    key: str
+    label: str
+    runs: list[Run] = field(default_factory=list)
+
+    def wall(self) -> float:
+        return benchlib.median([r.wall for r in self.runs])
+
+    def cpu(self) -> float:
+        return benchlib.median([r.cpu for r in self.runs])
+
+
+def measure(fn: Callable[[], int]) -> Run:
+    """Run `fn` (which returns the number of entries it handled) and time it."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    entries = fn()
+    return Run(time.perf_counter() - wall, time.process_time() - cpu, entries)
+
+
+# -- (a) naive ------------------------------------------------------------------------------------
+
+
+def naive_loop(urls: list[str]) -> int:
+    """feedparser fetching and parsing each URL in turn."""
+    entries = 0
+    for url in urls:
+        parsed = feedparser.parse(url)
+        if parsed.get("status") != 200:
+            raise RuntimeError(f"naive loop: {url} answered {parsed.get('status')}")
+        entries += len(parsed.entries)
+    return entries
+
+
+# -- (b) reader -----------------------------------------------------------------------------------
+
+
+def reader_update(urls: list[str], workdir: Path, workers: int) -> tuple[float, Run]:
+    """Add every URL to a fresh reader database, then time one update_feeds(workers=...)."""
+    from reader import make_reader
+
+    reader = make_reader(str(workdir / "reader.sqlite"))
+    try:
+        started = time.perf_counter()
+        for url in urls:
+            reader.add_feed(url)
+        setup = time.perf_counter() - started
+
+        def update() -> int:
+            reader.update_feeds(workers=workers)
+            return int(reader.get_entry_counts().total or 0)
+
+        run = measure(update)
+        broken = reader.get_feed_counts(broken=True).total
+        if broken:
+            first = next(iter(reader.get_feeds(broken=True)))
+            raise RuntimeError(f"reader: {broken} feeds failed to update, e.g. {first.url}")
+        return setup, run
+    finally:
+        reader.close()
+
+
+# -- (c) and (e) casewatch ------------------------------------------------------------------------
+
+
+class InlineExecutor(concurrent.futures.Executor):
+    """Runs submitted work at once in the calling thread (so cProfile sees parsing too)."""
+
+    def submit(
+        self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+def cycle_run(report: CycleReport, wall: float, cpu: float, *, entries: int | None) -> Run:
+    """A Run from a cycle report; with `entries`, raise if a complete cycle saw other entries."""
+    failed = [o for o in report.outcomes if o.status == "failed"]
+    seen = sum(o.entries for o in report.outcomes)
+    if entries is not None and not failed and seen != entries:
+        raise RuntimeError(f"casewatch cycle: parsed {seen} entries, the feeds hold {entries}")
+    first = f"{failed[0].url}: {failed[0].error}" if failed else None
+    return Run(wall, cpu, seen, failed=len(failed), error=first)
+
+
+async def casewatch_cycles(
+    urls: list[str],
+    workdir: Path,
+    *,
+    rules: str,
+    entries: int | None,
+    served: benchlib.ServedFeeds,
+    total_timeout: float | None = None,
+    profile: cProfile.Profile | None = None,
+) -> tuple[Run, Run, dict[str, int]]:
+    """(c) the first cycle over every feed, then (e) the next one, where nothing changed.
+
+    Returns both runs and the server's counters for (e) (its 304s).
+    """
+    sources = [{"name": f"Outlet {i}", "url": url} for i, url in enumerate(urls)]
+    cfg = benchlib.bench_config(sources, rules=rules)
+    if total_timeout is not None:
+        fetch = cfg.fetch.model_copy(update={"total_timeout": total_timeout})
+        cfg = cfg.model_copy(update={"fetch": fetch})
+    clock = FakeClock(benchlib.BENCH_NOW)
+    async with open_app(cfg, workdir / "casewatch.db", clock=clock, rng=random.Random(7)) as app:
+        app.ensure_console_destinations()
+        if profile is not None:
+            app.monitor.executor = InlineExecutor()
+        first = await _timed_cycle(app, profile)
+        clock.advance(cfg.defaults.interval * 1.2)  # past every source's jittered next poll
+        benchlib.server_stats(served, reset=True)
+        second = await _timed_cycle(app, None)
+        stats = benchlib.server_stats(served)
+    c = cycle_run(first[1], *first[0], entries=entries)
+    e = cycle_run(second[1], *second[0], entries=None)
+    if not c.failed and stats["not_modified"] != len(urls):
+        raise RuntimeError(f"unchanged cycle: expected {len(urls)} 304s, server saw {stats}")
+    return c, e, stats
+
+
+async def _timed_cycle(
+    app: App, profile: cProfile.Profile | None
+) -> tuple[tuple[float, float], CycleReport]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    if profile is not None:
+        profile.enable()
+    report = await app.monitor.poll_once()
+    if profile is not None:
+        profile.disable()
+    return (time.perf_counter() - wall, time.process_time() - cpu), report
+
+
+# -- (d) bare parse -------------------------------------------------------------------------------
+
+
+def bare_parse(bodies: list[bytes]) -> int:
+    """feedparser on every body in a loop: the floor of what any feed reader must spend."""
+    return sum(len(feedparser.parse(body).entries) for body in bodies)
+
+
+# -- profile summary ------------------------------------------------------------------------------
+
+# Where a cycle's time goes: cumulative time of these functions (file suffix, function name).
+# Indented ones run inside the one above them.
+_HOT = (
+    ("  Fetcher.fetch (await time incl.)", "casewatch/fetch.py", "fetch"),
+    ("  parse_feed", "casewatch/parse.py", "parse_feed"),
+    ("    feedparser.parse", "feedparser/api.py", "parse"),
+    ("  Monitor._ingest", "casewatch/pipeline.py", "_ingest"),
+    ("    summary.clean_description", "casewatch/summary.py", "clean_description"),
+    ("    summary.detect_language", "casewatch/summary.py", "detect_language"),
+    ("    summary.lead", "casewatch/summary.py", "lead"),
+    ("      pysbd Segmenter.segment", "pysbd/segmenter.py", "segment"),
+    ("    Monitor.judge (relevance)", "casewatch/pipeline.py", "judge"),
+    ("    dedup.entry_identity", "casewatch/dedup.py", "entry_identity"),
+    ("    dedup.canonical_url", "casewatch/dedup.py", "canonical_url"),
+    ("    Monitor._story_for", "casewatch/pipeline.py", "_story_for"),
+    ("      MinHasher.signature", "casewatch/dedup.py", "signature"),
+    ("    items.seen_item", "storage/items.py", "seen_item"),
+    ("    items.insert", "storage/items.py", "insert"),
+    ("    stories.attach_item", "storage/stories.py", "attach_item"),
+    ("    Monitor._refresh_story_summary", "casewatch/pipeline.py", "_refresh_story_summary"),
+    ("  Monitor._record_success", "casewatch/pipeline.py", "_record_success"),
+    ("re: compiling patterns (anywhere)", "re/_compiler.py", "compile"),
+    ("sqlite3 execute (anywhere)", "~", "<method 'execute' of 'sqlite3.Connection' objects>"),
+)
+
+
+def profile_table(profile: cProfile.Profile, limit: int = 25) -> tuple[list[list[str]], str]:
+    """Cumulative time of the hot functions of a cycle, and the top functions by own time."""
+    stats = pstats.Stats(profile)
+    table: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
+    whole = float(stats.total_tt)  # type: ignore[attr-defined]
+    rows = []
+    for label, suffix, name in _HOT:
+        cum = sum(
+            float(row[3])
+            for (filename, _line, func), row in table.items()
+            if filename.endswith(suffix) and func == name
+        )
+        calls = sum(
+            int(row[1])
+            for (filename, _line, func), row in table.items()
+            if filename.endswith(suffix) and func == name
+        )
+        share = f"{100 * cum / whole:.0f}%" if whole else "-"
+        rows.append([label, f"{cum:.2f} s", share, str(calls)])
+    out = io.StringIO()
+    pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(limit)
+    return rows, out.getvalue()
+
+
+# -- main -----------------------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="N=100, one repeat: a smoke check")
+    p.add_argument("--feeds", type=int, help="number of feeds N (default 1000, quick 100)")
+    p.add_argument("--repeats", type=int, help="repeats; medians are reported (default 3, quick 1)")
+    p.add_argument("--workers", type=int, default=20, help="reader's update_feeds workers")
+    p.add_argument("--hosts", type=int, help="loopback ports to spread the feeds over (N/10)")
+    p.add_argument("--latency", type=float, nargs=2, default=(0.1, 0.3), metavar=("LOW", "HIGH"))
+    p.add_argument("--rules", choices=("feeds", "tests"), default="feeds")
+    p.add_argument("--budget", type=float, help="wall seconds for the whole run (2400, quick 55)")
+    p.add_argument(
+        "--variants",
+        default="abcde",
+        help="which of a, b, c, d, e to run (e comes with c); default all",
+    )
+    p.add_argument("--profile", action="store_true", help="cProfile one more (c), parse inline")
+    p.add_argument(
+        "--total-timeout",
+        type=float,
+        help="override casewatch's fetch.total_timeout (seconds) for (c) and (e)",
+    )
+    p.add_argument("--seed", type=int, default=1)
+    args = p.parse_args()
+    args.feeds = args.feeds or (100 if args.quick else 1000)
+    args.repeats = args.repeats or (1 if args.quick else 3)
+    args.hosts = args.hosts or max(1, args.feeds // 10)
+    args.budget = args.budget or (55.0 if args.quick else 2400.0)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    budget = benchlib.Budget(args.budget)
+    # A hard stop well past the budget: a wedged run never outlives its welcome.
+    faulthandler.dump_traceback_later(args.budget + 300, exit=True)
+    rules = benchlib.rules_available(args.rules)
+    news = benchlib.SyntheticNews(args.seed)
+    bodies = [news.rss(i) for i in range(args.feeds)]
+    expected = sum(len(news.items(i)) for i in range(args.feeds))
+    fetch = benchlib.bench_config([], rules=rules).fetch
+    timeout = args.total_timeout or fetch.total_timeout
+    benchlib.print_header("poll_cycle: one poll cycle over N loopback feeds")
+    print(
+        f"{args.feeds} RSS 2.0 feeds, {expected} entries, {sum(map(len, bodies)) / 1e6:.1f} MB;"
+        f" {args.hosts} loopback ports; latency {args.latency[0]:g}-{args.latency[1]:g} s per"
+        f" response (seeded per feed); rules: {rules}; reader workers: {args.workers};"
+        f" casewatch fetch: concurrency {fetch.concurrency}, {fetch.per_host} per host,"
+        f" total_timeout {timeout:g} s"
+    )
+    variants = {
+        "a": Variant("a", "naive feedparser.parse(url) loop"),
+        "b": Variant("b", f"reader update_feeds(workers={args.workers})"),
+        "c": Variant("c", "casewatch poll_once, first cycle"),
+        "d": Variant("d", "bare feedparser.parse(bytes) loop"),
+        "e": Variant("e", "casewatch poll_once, nothing changed"),
+    }
+    reader_setup: list[float] = []
+    not_modified: list[int] = []
+    profile_rows: list[list[str]] = []
+    profile_text = ""
+    with (
+        benchlib.feed_server(
+            bodies, hosts=args.hosts, latency=tuple(args.latency), seed=args.seed
+        ) as served,
+        tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp,
+    ):
+        urls = served.urls
+
+        def casewatch(workdir: Path, profile: cProfile.Profile | None = None) -> None:
+            c, e, stats = asyncio.run(
+                casewatch_cycles(
+                    urls,
+                    workdir,
+                    rules=rules,
+                    entries=expected,
+                    served=served,
+                    total_timeout=args.total_timeout or (3600.0 if profile else None),
+                    profile=profile,
+                )
+            )
+            if profile is None:
+                variants["c"].runs.append(c)
+                variants["e"].runs.append(e)
+                not_modified.append(stats["not_modified"])
+
+        # Warm-up, not timed: imports, language model, sentence splitter, connection code.
+        asyncio.run(
+            casewatch_cycles(
+                urls[:10], Path(tmp) / "warm", rules=rules, entries=None, served=served
+            )
+        )
+        order = [step for step in ("a", "b", "ce", "d") if set(step) & set(args.variants)]
+        for repeat in range(args.repeats):
+            started = time.monotonic()
+            workdir = Path(tmp) / f"r{repeat}"
+            workdir.mkdir()
+            for step in order[repeat % len(order) :] + order[: repeat % len(order)]:
+                if step == "a":
+                    variants["a"].runs.append(measure(lambda: naive_loop(urls)))
+                elif step == "b":
+                    setup, run = reader_update(urls, workdir, args.workers)
+                    reader_setup.append(setup)
+                    variants["b"].runs.append(run)
+                elif step == "ce":
+                    casewatch(workdir)
+                else:
+                    variants["d"].runs.append(measure(lambda: bare_parse(bodies)))
+            took = time.monotonic() - started
+            print(f"repeat {repeat + 1}: {took:.0f} s", flush=True)
+            if repeat + 1 < args.repeats and not budget.allows(took * 1.1):
+                print(f"stopping after {repeat + 1} repeats: the {args.budget:g} s budget is spent")
+                break
+        if args.profile:
+            profile = cProfile.Profile()
+            (Path(tmp) / "profile").mkdir()
+            casewatch(Path(tmp) / "profile", profile)
+            profile_rows, profile_text = profile_table(profile)
+
+    print()
+    rows = []
+    for v in variants.values():
+        if v.runs:
+            rows.append(
+                [
+                    f"({v.key}) {v.label}",
+                    benchlib.fmt_s(v.wall()),
+                    ", ".join(f"{r.wall:.2f}" for r in v.runs),
+                    benchlib.fmt_s(v.cpu()),
+                    v.runs[-1].entries or "-",
+                    max(r.failed for r in v.runs) if v.key in "ce" else "-",
+                ]
+            )
+    benchlib.print_table(
+        ["variant", "wall (median)", "each run (s)", "client CPU (median)", "entries", "failed"],
+        rows,
+    )
+    if reader_setup:
+        print(f"reader add_feed x{args.feeds} (not in (b)): {benchlib.median(reader_setup):.2f} s")
+    if not_modified:
+        print(f"(e) answered 304 (server count, each run): {not_modified}")
+    errors = [r.error for v in variants.values() for r in v.runs if r.error]
+    if errors:
+        print(f"casewatch sources failed; the first: {errors[0]}")
+        print("a cycle with failed sources did less work: its time is not comparable")
+    print()
+
+    def ratio(x: str, y: str) -> float:
+        if not variants[x].runs or not variants[y].runs:
+            return float("nan")
+        return variants[x].wall() / variants[y].wall()
+
+    checks = [
+        ("(c)/(d) full cycle over bare parse", ratio("c", "d"), "<= 1.5", 1.5 + 1e-9),
+        ("(c)/(a) casewatch over naive loop", ratio("c", "a"), "< 1", 1.0),
+        ("(c)/(b) casewatch over reader", ratio("c", "b"), "< 1", 1.0),
+        ("(e)/(c) unchanged over changed", ratio("e", "c"), "< 0.10", 0.10),
+    ]
+    table = [
+        [name, f"{value:.3f}", target, "-" if value != value else _verdict(value < limit)]
+        for name, value, target, limit in checks
+    ]
+    if variants["c"].runs and variants["e"].runs:
+        table.append(
+            [
+                "(e)/(c) in client CPU time",
+                f"{variants['e'].cpu() / variants['c'].cpu():.3f}",
+                "",
+                "",
+            ]
+        )
+    benchlib.print_table(["ratio (medians of wall time)", "value", "target", "met"], table)
+    mean = sum(args.latency) / 2
+    print(
+        f"latency alone: {args.feeds} responses x {mean:.2f} s = {args.feeds * mean:.0f} s in"
+        f" sequence, {args.feeds * mean / fetch.concurrency:.1f} s at {fetch.concurrency} at once"
+    )
+    if profile_rows:
+        print()
+        print("profile of one more (c), parse inline so cProfile sees it (cumulative times;")
+        print("cProfile roughly doubles them; the shares are what counts):")
+        benchlib.print_table(["function", "cumulative", "share of profile", "calls"], profile_rows)
+        print(profile_text)
+
+
+def _verdict(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+if __name__ == "__main__":
+    main()
