@@ -397,11 +397,17 @@ class Monitor:
             match = self.judge(entry, cfg, src["kind"])
             court = match.court or (src["kind"] == "court" and match.verdict == "relevant")
             kind = "court" if court else "news"
-            lead, language = summary.item_summary(
-                entry.title,
-                entry.summary or entry.content,
-                language=entry.language or cfg.language,
-            )
+            if match.verdict == "dropped":
+                # Most entries of a general feed end here: keep a plain excerpt for `why` and
+                # search, and spend sentence splitting and language detection on the rest.
+                lead = summary.excerpt(entry.summary or entry.content, title=entry.title)
+                language = entry.language or cfg.language
+            else:
+                lead, language = summary.item_summary(
+                    entry.title,
+                    entry.summary or entry.content,
+                    language=entry.language or cfg.language,
+                )
             canon = dedup.canonical_url(entry.link) if entry.link else None
             story_id: int | None = None
             is_new_story = False

@@ -202,6 +202,13 @@ def lead(text: str, *, language: str | None, budget: int = 280) -> str:
     return result
 
 
+def excerpt(html_or_text: str, *, title: str | None = None, budget: int = 280) -> str:
+    """A cheap summary for items nobody will read as an alert (dropped ones): clean text cut
+    at a word, without sentence splitting or language detection."""
+    text = collapse(clean_description(html_or_text, title=title))
+    return text if len(text) <= budget else _cut_at_word(text, budget)
+
+
 def needs_article(summary: str, *, title: str | None = None) -> bool:
     """Whether a summary is too thin to tell readers anything, so the article is worth reading."""
     summary = collapse(summary)
@@ -371,17 +378,23 @@ def _primary_language(language: str | None) -> str | None:
 
 
 def _is_cjk(char: str) -> bool:
+    if char < "\u1100":  # below Hangul Jamo nothing is CJK: skip the name lookup
+        return False
     name = unicodedata.name(char, "")
     return name.startswith(("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "IDEOGRAPHIC", "FULLWIDTH"))
 
 
 def _mostly_cjk(text: str) -> bool:
+    if text.isascii():
+        return False
     letters = [char for char in text if char.isalpha()]
     return bool(letters) and sum(map(_is_cjk, letters)) * 2 > len(letters)
 
 
 def _informative_length(text: str) -> int:
     # One CJK character carries about what a short word does, so it counts three.
+    if text.isascii():
+        return sum(map(str.isalnum, text))
     return sum(3 if _is_cjk(char) else 1 for char in text if char.isalnum())
 
 
