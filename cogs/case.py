@@ -116,6 +116,16 @@ class CaseCog(
 
         await Pager(page, owner_id=interaction.user.id).start(interaction)
 
+    @search.autocomplete("source")
+    async def _sources(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        needle = current.lower()
+        names = sorted({s["name"] for s in sources.active(self.db)})
+        return [
+            app_commands.Choice(name=n[:100], value=n[:100]) for n in names if needle in n.lower()
+        ][:25]
+
     @app_commands.command(name="story", description="Every outlet that reported one story")
     @app_commands.describe(id="The story number shown in alerts")
     async def story(self, interaction: discord.Interaction, id: app_commands.Range[int, 1]) -> None:
@@ -241,7 +251,7 @@ class CaseCog(
     async def about(self, interaction: discord.Interaction) -> None:
         case = self.bot.app.config.case
         n_sources = len(sources.active(self.db))
-        n_stories = len(stories.latest(self.db, count=1_000_000))
+        n_stories = stories.count_relevant(self.db)
         text = (
             f"{render.escape_markdown(case.description or case.name)}\n\n"
             f"Watching {n_sources} sources; {n_stories} stories stored. Alerts come once per story; "

@@ -183,3 +183,9 @@ def refresh_lead(db: Database, item_id: int, summary: str) -> None:
         " AND (lead_item_id = ? OR summary IS NULL OR summary = '')",
         (summary, item_id, item_id),
     )
+
+
+def count_relevant(db: Database) -> int:
+    """How many relevant stories the archive holds."""
+    row = db.execute("SELECT count(*) FROM stories WHERE relevant = 1").fetchone()
+    return int(row[0]) if row else 0

@@ -202,7 +202,18 @@ async def test_case_commands_answer_from_the_archive(
 
         res = await twin.invoke("case about", {}, guild=g, channel=ch, member=reader)
         await res.wait_response()
-        assert "Watching 1 sources" in res.embeds[0]["description"]
+        assert "Watching 1 sources; 12 stories stored" in res.embeds[0]["description"]
+
+        res = await twin.autocomplete(
+            "case search",
+            {"query": "icc", "source": "loop"},
+            "source",
+            guild=g,
+            channel=ch,
+            member=reader,
+        )
+        await res.wait_ack()
+        assert [c["value"] for c in res.choices or []] == ["Loopback news"]
 
 
 async def test_bad_arguments_and_unknown_ids_get_a_short_ephemeral_reason(
