@@ -58,13 +58,11 @@ def machine() -> dict[str, str]:
                 break
     commit = "unknown"
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        commit = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
+        commit = _git("rev-parse", "--short", "HEAD")
+        # Figures belong to the code that ran: say when the core differs from the commit.
+        dirty = _git("status", "--porcelain", "--", "casewatch", "storage").splitlines()
+        if dirty:
+            commit += f" + {len(dirty)} uncommitted changes in casewatch/ storage/"
     return {
         "nproc": str(os.cpu_count()),
         "cpu": model,
@@ -72,6 +70,12 @@ def machine() -> dict[str, str]:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit,
     }
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=5, check=True
+    ).stdout.strip()
 
 
 def print_header(title: str) -> None:
@@ -318,7 +322,7 @@ class SyntheticNews:
         # A detail that makes otherwise alike stories distinct, as real reporting does.
         detail = (
             f"{fill['person']} told reporters in {fill['city']} on {rng.choice(_WEEKDAYS)} "
-            f"that {rng.randint(3, 400)} people were affected (ref {ident})."
+            f"that {rng.randint(3, 400)} people were affected in district {ident}."
         )
         sentences = [*rng.sample(pool, k=rng.randint(2, 4)), detail]
         rng.shuffle(sentences)
@@ -339,12 +343,14 @@ class SyntheticNews:
                 # Half the outlets link the agency's URL (with their own tracking), half
                 # rewrite the headline with their name: both are the same story.
                 if rng.random() < 0.5:
-                    link = f"https://wire.example.com/story/{wire}?utm_source=outlet{feed}"
+                    link = (
+                        f"https://wire.example.com/{self.seed}/story/{wire}?utm_source=outlet{feed}"
+                    )
                 else:
                     link = f"https://{host}/{published:%Y/%m/%d}/wire-{wire}"
                     title = f"{title} - {outlet}"
             else:
-                topic, title, sentences = self._story(rng, f"{feed}.{k}")
+                topic, title, sentences = self._story(rng, f"{feed}-{k}")
                 slug = _SLUG.sub("-", title.lower()).strip("-")[:60]
                 link = f"https://{host}/{published:%Y/%m/%d}/{slug}-{feed}-{k}"
             guid = link if rng.random() < 0.6 else f"urn:{host}:{k}"
