@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import random
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,9 +101,17 @@ async def open_app(
     db = open_store(db_path)
     settings = cfg.fetch
     session = make_session(settings)
+    workers = cfg.defaults.parse_workers
+    # Processes start on the first parse only, so commands that never poll never pay for them.
+    # "spawn": a forked child would inherit the locks of this process's threads.
+    parsers = (
+        ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        if workers
+        else None
+    )
     try:
         fetcher = Fetcher(settings, session=session, clock=clock)
-        monitor = Monitor(cfg, db, fetcher, clock, rng=rng, progress=progress)
+        monitor = Monitor(cfg, db, fetcher, clock, rng=rng, progress=progress, executor=parsers)
         monitor.sync_config()
         yield App(
             config=cfg,
@@ -115,4 +125,6 @@ async def open_app(
         )
     finally:
         await session.close()
+        if parsers is not None:
+            parsers.shutdown(cancel_futures=True)
         db.close()

@@ -61,6 +61,9 @@ class Defaults(_Strict):
     alert_max_age: Duration = 14 * 86400.0
     # Consecutive failures before admins are told a source is failing.
     failing_after: int = Field(default=3, ge=1)
+    # Worker processes that parse feeds, so parsing a big cycle runs beside ingesting it on
+    # another core; 0 parses in a thread of the bot's own process.
+    parse_workers: int = Field(default=1, ge=0, le=16)
     # Headlines (and near-duplicate texts) join a story only if it was seen this recently.
     story_window: Duration = 30 * 86400.0
     # A source with no new entry for this long is reported stale in `sources`.

@@ -172,11 +172,15 @@ class Monitor:
         else:
             due = sources.due(self.db, now, only_urls)
         total, done = len(due), 0
+        # Sources in flight at once: no more than the fetcher serves, so no fetch waits in a
+        # queue while the loop is busy ingesting the others, and memory stays bounded.
+        in_flight = asyncio.Semaphore(self.config.fetch.concurrency)
 
         async def one(src: dict) -> SourceOutcome:
             nonlocal done
             try:
-                outcome = await self.poll_source(src, backfill=backfill)
+                async with in_flight:
+                    outcome = await self.poll_source(src, backfill=backfill)
             except Exception as exc:  # one bad source never stops the cycle
                 log.exception("source %s (%s) crashed the poll", src["name"], src["url"])
                 outcome = SourceOutcome(src["id"], src["name"], src["url"], "failed")
@@ -273,21 +277,19 @@ class Monitor:
                 stories.refresh_lead(self.db, item_id, lead)
 
     async def _parse(self, result: FetchResult, cfg: SourceConfig) -> ParseResult:
+        """Parse off the event loop; partials (not lambdas) so the executor may be a process pool."""
         body = result.body or b""
         loop = asyncio.get_running_loop()
         if cfg.format == "page":
             assert cfg.page is not None
-            selectors = cfg.page
-            return await loop.run_in_executor(
-                self.executor,
-                lambda: parse_page(
-                    body, selectors, url=result.final_url, content_type=result.content_type
-                ),
+            job = functools.partial(
+                parse_page, body, cfg.page, url=result.final_url, content_type=result.content_type
             )
-        return await loop.run_in_executor(
-            self.executor,
-            lambda: parse_feed(body, content_type=result.content_type, url=result.final_url),
-        )
+        else:
+            job = functools.partial(
+                parse_feed, body, content_type=result.content_type, url=result.final_url
+            )
+        return await loop.run_in_executor(self.executor, job)
 
     # -- health ----------------------------------------------------------------------------------
 

@@ -35,7 +35,8 @@ RELEVANCE: dict[str, Any] = {
 def make_config(sources: list[dict[str, Any]], **over: Any) -> Config:
     data: dict[str, Any] = {
         "case": {"name": "Test case", "short": "test", "vocabulary": ["uyghur", "uyghurs", "icc"]},
-        "defaults": {"interval": "10m", "failing_after": 2},
+        # Parsing in-process keeps the suite fast; test_pipeline covers the worker process.
+        "defaults": {"interval": "10m", "failing_after": 2, "parse_workers": 0},
         "fetch": {"connect_timeout": 2, "total_timeout": 3},
         "relevance": RELEVANCE,
         "sources": sources,

@@ -312,3 +312,17 @@ async def test_a_source_that_goes_stale_is_reported_once(
         text = await drain_text(app)
         stale = [x for x in text.splitlines() if "published nothing new" in x]
         assert len(stale) == 1 and "Quiet" in stale[0]
+
+
+async def test_feeds_and_pages_parse_in_a_worker_process(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    page = (Path(__file__).parent / "fixtures" / "pages" / "press_releases.html").read_bytes()
+    feed = feed_server.route("/a.xml", rss([item(1, CASE_1), item(2, CASE_2)]))
+    html = feed_server.route("/p", page, content_type="text/html")
+    selectors = {"entries": "li.pr-item", "title": ".pr-title", "date": ".pr-date"}
+    sources_ = [src(feed), {"name": "Page", "url": html, "format": "page", "page": selectors}]
+    async with app_for(tmp_path, sources_, defaults={"interval": "10m", "parse_workers": 1}) as app:
+        assert app.monitor.executor is not None
+        report = await app.monitor.poll_once()
+        assert sorted(o.new_items for o in report.outcomes) == [2, 4]
