@@ -353,7 +353,7 @@ class SyntheticNews:
                 topic, title, sentences = self._story(rng, f"{feed}-{k}")
                 slug = _SLUG.sub("-", title.lower()).strip("-")[:60]
                 link = f"https://{host}/{published:%Y/%m/%d}/{slug}-{feed}-{k}"
-            guid = link if rng.random() < 0.6 else f"urn:{host}:{k}"
+            guid = link if rng.random() < 0.6 else f"urn:{host}:{self.seed}:{k}"
             text = " ".join(sentences)
             footer = rng.choice(_FOOTERS).format(link=escape(link), title=title, outlet=outlet)
             body = "".join(f"<p>{escape(s)}</p>" for s in sentences)

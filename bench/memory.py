@@ -92,6 +92,9 @@ async def _workload(
     return {
         "stages": stages,
         "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # The feed-parsing worker processes, joined when the app closed: the largest one's peak.
+        "children_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "parse_workers": cfg.defaults.parse_workers,
         "summary": report.summary_line(),
         "failed": len(report.failed),
         "polled": len(report.outcomes),
@@ -173,13 +176,23 @@ def main() -> None:
         ],
     )
     peak = result["ru_maxrss_mb"]
-    rows = [["peak RSS of the workload process (ru_maxrss)", f"{peak:.0f} MiB", "< 300 MiB",
-             "yes" if peak < 300 else "NO"]]  # fmt: skip
+    workers = int(result["parse_workers"])
+    children = result["children_maxrss_mb"] if workers else 0.0
+    total = peak + workers * children
+    rows = [
+        ["peak RSS of the workload process (ru_maxrss)", f"{peak:.0f} MiB", "", ""],
+        [f"peak RSS of a feed-parsing worker (x{workers})", f"{children:.0f} MiB", "", ""],
+        ["both together (upper bound)", f"{total:.0f} MiB", "< 300 MiB", _verdict(total < 300)],
+    ]
     if result["heap_peak_mb"] is not None:
         rows.append(["peak Python heap (tracemalloc)", f"{result['heap_peak_mb']:.0f} MiB", "", ""])
     benchlib.print_table(["figure", "value", "target", "met"], rows)
     if result["failed"]:
         print(f"warning: {result['failed']} of {result['polled']} polled sources failed")
+
+
+def _verdict(ok: bool) -> str:
+    return "yes" if ok else "NO"
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ class Run:
     """One measurement of one variant."""
 
     wall: float
-    cpu: float  # CPU seconds of this (client) process, all threads
+    cpu: float  # CPU seconds of this (client) process, all threads; not its parse workers
     entries: int
     failed: int = 0  # sources whose poll failed (casewatch only)
     error: str | None = None  # the first failure, as casewatch reported it
@@ -382,7 +382,14 @@ def main() -> None:
                 ]
             )
     benchlib.print_table(
-        ["variant", "wall (median)", "each run (s)", "client CPU (median)", "entries", "failed"],
+        [
+            "variant",
+            "wall (median)",
+            "each run (s)",
+            "CPU of this process (median)",
+            "entries",
+            "failed",
+        ],
         rows,
     )
     if reader_setup:
