@@ -402,7 +402,7 @@ class Monitor:
             if match.verdict == "dropped":
                 # Most entries of a general feed end here: keep a plain excerpt for `why` and
                 # search, and spend sentence splitting and language detection on the rest.
-                lead = summary.excerpt(entry.summary or entry.content, title=entry.title)
+                lead = summary.excerpt(entry.summary or entry.content)
                 language = entry.language or cfg.language
             else:
                 lead, language = summary.item_summary(
@@ -410,7 +410,8 @@ class Monitor:
                     entry.summary or entry.content,
                     language=entry.language or cfg.language,
                 )
-            canon = dedup.canonical_url(entry.link) if entry.link else None
+            kept = match.verdict != "dropped"
+            canon = dedup.canonical_url(entry.link) if entry.link and kept else None
             story_id: int | None = None
             is_new_story = False
             if match.verdict != "dropped":
@@ -453,7 +454,9 @@ class Monitor:
             story = stories.get(self.db, story_id) or {}
             if is_new_story:
                 stories.set_summary(self.db, story_id, lead, item_id)
-            else:
+            elif int(story.get("outlet_count") or 0) > before_outlets:
+                # Another outlet's lead may be the more central one; the same outlet again
+                # (an update of its own article) does not change the choice.
                 self._refresh_story_summary(story_id)
             if court and match.verdict == "relevant":
                 day = (entry.published or now).date().isoformat()
@@ -546,7 +549,7 @@ class Monitor:
     def _refresh_story_summary(self, story_id: int) -> None:
         found = self.db.execute(
             "SELECT id, summary FROM items WHERE story_id = ? AND summary != ''"
-            " ORDER BY id LIMIT 20",
+            " ORDER BY id LIMIT 12",
             (story_id,),
         ).fetchall()
         if len(found) < 2:

@@ -202,10 +202,10 @@ def lead(text: str, *, language: str | None, budget: int = 280) -> str:
     return result
 
 
-def excerpt(html_or_text: str, *, title: str | None = None, budget: int = 280) -> str:
-    """A cheap summary for items nobody will read as an alert (dropped ones): clean text cut
-    at a word, without sentence splitting or language detection."""
-    text = collapse(clean_description(html_or_text, title=title))
+def excerpt(text: str, *, budget: int = 280) -> str:
+    """A cheap summary for items nobody reads as an alert (dropped ones): the start of the
+    plain text cut at a word, without boilerplate removal, sentences or language detection."""
+    text = collapse(text[: budget * 2])
     return text if len(text) <= budget else _cut_at_word(text, budget)
 
 
@@ -460,7 +460,7 @@ def _language_identifier() -> Any:
 def _tokens(text: str) -> frozenset[str]:
     tokens: set[str] = set()
     for word in re.findall(r"\w+", fold(text)):
-        if any(_is_cjk(char) for char in word):
+        if not word.isascii() and any(_is_cjk(char) for char in word):
             # Chinese and Japanese have no spaces: overlapping character pairs stand in for words.
             tokens.update(word[i : i + 2] for i in range(max(1, len(word) - 1)))
         elif len(word) >= 3 and word not in _STOPWORDS:

@@ -137,16 +137,16 @@ def search(
     source: str | None = None,
     limit: int = 10,
     offset: int = 0,
-    include_dropped: bool = False,
 ) -> tuple[list[dict], int]:
-    """Ranked (bm25) full-text search over items. Returns (page of rows, total matches)."""
+    """Ranked (bm25) full-text search over kept items (dropped ones are not indexed).
+
+    Returns (page of rows, total matches).
+    """
     match = fts_query(query)
     if match is None:
         return [], 0
     where = ["items_fts MATCH :match"]
     params: dict = {"match": match, "limit": limit, "offset": offset}
-    if not include_dropped:
-        where.append("items.verdict != 'dropped'")
     if since is not None:
         where.append("items.fetched_at >= :since")
         params["since"] = iso(since)

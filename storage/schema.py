@@ -159,3 +159,39 @@ def m002_stale_notices(db: Database) -> None:
     """Remember that admins were told a source went stale, so they are told once."""
     db.execute("ALTER TABLE sources ADD COLUMN stale_notified INTEGER NOT NULL DEFAULT 0")
     db.execute("CREATE INDEX sources_next_poll ON sources(removed, paused, next_poll_at)")
+
+
+@migrations()
+def m003_index_only_kept_items(db: Database) -> None:
+    """Full-text index only items that were kept (relevant or context).
+
+    Dropped items are most of what general feeds carry; searching them is not what users ask
+    for, and indexing them was most of the cost of storing an entry. `why ITEM` still reads them.
+    """
+    db.executescript(
+        """
+        DROP TRIGGER IF EXISTS items_ai;
+        DROP TRIGGER IF EXISTS items_ad;
+        DROP TRIGGER IF EXISTS items_au;
+        INSERT INTO items_fts (items_fts, rowid, title, summary, publisher)
+            SELECT 'delete', rowid, title, summary, publisher FROM items
+            WHERE verdict = 'dropped';
+        CREATE TRIGGER items_ai AFTER INSERT ON items WHEN new.verdict != 'dropped' BEGIN
+            INSERT INTO items_fts (rowid, title, summary, publisher)
+            VALUES (new.rowid, new.title, new.summary, new.publisher);
+        END;
+        CREATE TRIGGER items_ad AFTER DELETE ON items WHEN old.verdict != 'dropped' BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary, publisher)
+            VALUES ('delete', old.rowid, old.title, old.summary, old.publisher);
+        END;
+        -- One update trigger, so the old entry always leaves before the new one comes in.
+        CREATE TRIGGER items_au AFTER UPDATE ON items BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary, publisher)
+            SELECT 'delete', old.rowid, old.title, old.summary, old.publisher
+            WHERE old.verdict != 'dropped';
+            INSERT INTO items_fts (rowid, title, summary, publisher)
+            SELECT new.rowid, new.title, new.summary, new.publisher
+            WHERE new.verdict != 'dropped';
+        END;
+        """
+    )
