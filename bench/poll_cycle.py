@@ -146,6 +146,7 @@ async def casewatch_cycles(
     entries: int | None,
     served: benchlib.ServedFeeds,
     total_timeout: float | None = None,
+    parse_workers: int | None = None,
     profile: cProfile.Profile | None = None,
 ) -> tuple[Run, Run, dict[str, int]]:
     """(c) the first cycle over every feed, then (e) the next one, where nothing changed.
@@ -157,6 +158,9 @@ async def casewatch_cycles(
     if total_timeout is not None:
         fetch = cfg.fetch.model_copy(update={"total_timeout": total_timeout})
         cfg = cfg.model_copy(update={"fetch": fetch})
+    if parse_workers is not None:
+        defaults = cfg.defaults.model_copy(update={"parse_workers": parse_workers})
+        cfg = cfg.model_copy(update={"defaults": defaults})
     clock = FakeClock(benchlib.BENCH_NOW)
     async with open_app(cfg, workdir / "casewatch.db", clock=clock, rng=random.Random(7)) as app:
         app.ensure_console_destinations()
@@ -257,6 +261,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=20, help="reader's update_feeds workers")
     p.add_argument("--hosts", type=int, help="loopback ports to spread the feeds over (N/10)")
     p.add_argument("--latency", type=float, nargs=2, default=(0.1, 0.3), metavar=("LOW", "HIGH"))
+    p.add_argument(
+        "--parse-workers",
+        type=int,
+        help="override casewatch's defaults.parse_workers (0: parse in a thread)",
+    )
     p.add_argument("--rules", choices=("feeds", "tests"), default="feeds")
     p.add_argument("--budget", type=float, help="wall seconds for the whole run (2400, quick 55)")
     p.add_argument(
@@ -288,15 +297,17 @@ def main() -> None:
     news = benchlib.SyntheticNews(args.seed)
     bodies = [news.rss(i) for i in range(args.feeds)]
     expected = sum(len(news.items(i)) for i in range(args.feeds))
-    fetch = benchlib.bench_config([], rules=rules).fetch
+    base = benchlib.bench_config([], rules=rules)
+    fetch = base.fetch
     timeout = args.total_timeout or fetch.total_timeout
+    workers = base.defaults.parse_workers if args.parse_workers is None else args.parse_workers
     benchlib.print_header("poll_cycle: one poll cycle over N loopback feeds")
     print(
         f"{args.feeds} RSS 2.0 feeds, {expected} entries, {sum(map(len, bodies)) / 1e6:.1f} MB;"
         f" {args.hosts} loopback ports; latency {args.latency[0]:g}-{args.latency[1]:g} s per"
         f" response (seeded per feed); rules: {rules}; reader workers: {args.workers};"
         f" casewatch fetch: concurrency {fetch.concurrency}, {fetch.per_host} per host,"
-        f" total_timeout {timeout:g} s"
+        f" total_timeout {timeout:g} s, {workers} parse worker process(es)"
     )
     variants = {
         "a": Variant("a", "naive feedparser.parse(url) loop"),
@@ -326,6 +337,7 @@ def main() -> None:
                     entries=expected,
                     served=served,
                     total_timeout=args.total_timeout or (3600.0 if profile else None),
+                    parse_workers=args.parse_workers,
                     profile=profile,
                 )
             )
