@@ -50,7 +50,7 @@ class FetchSettings(pydantic.BaseModel, extra="forbid"):
     total_timeout: float = pydantic.Field(30, gt=0, le=3600)
     max_bytes: int = pydantic.Field(5_000_000, gt=0)
     max_redirects: int = pydantic.Field(5, ge=0, le=50)
-    concurrency: int = pydantic.Field(64, gt=0, le=10_000)
+    concurrency: int = pydantic.Field(128, gt=0, le=10_000)
     per_host: int = pydantic.Field(4, gt=0, le=1000)
     user_agent: str = pydantic.Field(USER_AGENT, min_length=1, max_length=500)
     # Sources added from Discord are refused on internal addresses unless this is true.
