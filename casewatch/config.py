@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -141,6 +149,7 @@ class Config(_Strict):
     digest: DigestSettings = DigestSettings()
     sources: list[SourceConfig] = Field(default_factory=list)
     timeline: list[TimelineEvent] = Field(default_factory=list)
+    _by_url: tuple[list[SourceConfig], dict[str, SourceConfig]] | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _unique_sources(self) -> Config:
@@ -169,7 +178,14 @@ class Config(_Strict):
         return source.interval or self.defaults.interval
 
     def source_by_url(self, url: str) -> SourceConfig | None:
-        return next((s for s in self.sources if s.url == url), None)
+        # Asked once per source per cycle: an index keeps a 10,000-source cycle linear. It is
+        # keyed on the list itself, because model_copy(update=...) swaps the list and keeps
+        # private attributes.
+        cached = self._by_url
+        if cached is None or cached[0] is not self.sources:
+            cached = (self.sources, {s.url: s for s in self.sources})
+            self._by_url = cached
+        return cached[1].get(url)
 
 
 class ConfigError(Exception):

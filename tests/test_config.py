@@ -139,3 +139,14 @@ def test_a_source_override_naming_an_unknown_group_is_an_error_at_load_time() ->
     assert any(e.startswith("feeds.yaml:9: sources[0]: rules:") and "nowhere" in e for e in errs), (
         errs
     )
+
+
+def test_source_by_url_follows_a_copy_with_other_sources() -> None:
+    cfg = parse_config(GOOD)
+    url = "https://a.example.org/feed"
+    assert cfg.source_by_url(url) is cfg.sources[0]
+    assert cfg.source_by_url("https://b.example.org/feed") is None
+    # A copy with its own source list must not answer from the original's index.
+    emptied = cfg.model_copy(update={"sources": []})
+    assert emptied.source_by_url(url) is None
+    assert cfg.source_by_url(url) is cfg.sources[0]
