@@ -62,10 +62,17 @@ class CasewatchBot(commands.Bot):
         run_jobs: bool = True,
         **options: Any,
     ) -> None:
+        # Slash commands only: the guilds intent gives the channel/role/permission cache that
+        # delivery and /watch need. No message intents, so no on_message traffic and no
+        # CommandNotFound error logged for every "@casewatch ..." message.
+        intents = discord.Intents.none()
+        intents.guilds = True
         super().__init__(
             command_prefix=commands.when_mentioned,
-            intents=discord.Intents.default(),
+            intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
+            # A long 429 raises discord.RateLimited instead of sleeping inside the drain.
+            max_ratelimit_timeout=30.0,
             tree_cls=CaseTree,
             help_command=None,
             **options,
@@ -82,7 +89,11 @@ class CasewatchBot(commands.Bot):
         for ext in EXTENSIONS:
             await self.load_extension(ext)
         if self.auto_sync:
-            await self.sync_commands()
+            try:
+                await self.sync_commands()
+            except discord.HTTPException:
+                # Alerts must flow even when Discord refuses the command payload for a while.
+                log.exception("slash command sync failed; alerts continue, run `bot.py sync`")
         # Discord mode: console destinations would only pile up rows nobody reads.
         destinations.stop(self.app.db, type="console", guild_id="", channel_id="")
         if not self.run_jobs:
@@ -190,11 +201,9 @@ async def sync_discord(args: argparse.Namespace) -> int:
     token = read_token()
     _endpoints()
     async with open_app(args.config, args.db) as app:
-        bot = CasewatchBot(app, auto_sync=False)
+        bot = CasewatchBot(app, auto_sync=False, run_jobs=False)
         async with bot:
-            await bot.login(token)
-            for ext in EXTENSIONS:
-                await bot.load_extension(ext)
+            await bot.login(token)  # login() runs setup_hook, which loads EXTENSIONS
             guild = discord.Object(int(args.guild)) if args.guild else None
             count = await bot.sync_commands(force=True, guild=guild)
     print(f"synced {count} commands" + (f" to guild {args.guild}" if args.guild else " globally"))

@@ -23,13 +23,17 @@ AUTHOR = 256
 EMBEDS_TOTAL = 6000
 EMBEDS_PER_MESSAGE = 10
 URL_MAX = 2048
+MIN_EMBED_BUDGET = 100  # below this, clamp_message stops adding embeds to a message
 
 NEWS_COLOUR = 0x3B82F6
 COURT_COLOUR = 0xB45309
 NOTICE_COLOUR = 0x6B7280
 
 _MD_SPECIAL = re.compile(r"([\\*_~`|\[\]])")
-_MD_LINE_START = re.compile(r"^(\s*)([>#-]|\d+\.)", re.M)
+_MD_LINE_START = re.compile(r"^(\s*)([>#-])", re.M)
+# "1. item" is an ordered list; Discord only honours a backslash before punctuation, so the
+# escape goes before the dot ("1\. item"), never before the digit ("\1. item" shows the "\").
+_MD_ORDERED = re.compile(r"^(\s*\d+)\.(?=\s)", re.M)
 _MENTION = re.compile(r"@(everyone|here)|<@[!&]?\d+>|<#\d+>")
 
 
@@ -37,6 +41,7 @@ def escape_markdown(text: str) -> str:
     """Escape Discord markdown and neutralise mass mentions in untrusted feed text."""
     text = _MD_SPECIAL.sub(r"\\\1", text)
     text = _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    text = _MD_ORDERED.sub(lambda m: m.group(1) + "\\.", text)
     # A zero-width space after @ keeps "@everyone" from ever being a mention, even if a
     # client ignored allowed_mentions.
     return _MENTION.sub(lambda m: m.group(0).replace("@", "@\u200b").replace("<", "<\u200b"), text)
@@ -100,6 +105,8 @@ def clamp_embed(embed: dict[str, Any], budget: int = EMBEDS_TOTAL) -> dict[str, 
         out["fields"] = out["fields"][:-1]
     if _embed_size(out) > budget and out.get("footer"):
         out.pop("footer")
+    if _embed_size(out) > budget and out.get("author"):
+        out.pop("author")
     if _embed_size(out) > budget:
         out["title"] = clamp(
             out.get("title", ""), max(1, budget - _embed_size(out) + len(out.get("title", "")))
@@ -115,10 +122,13 @@ def clamp_message(
     out: list[dict[str, Any]] = []
     remaining = EMBEDS_TOTAL
     for e in embeds:
-        if remaining <= 0:
-            break
+        if remaining < MIN_EMBED_BUDGET:
+            break  # a sliver of budget cannot hold a useful embed (and may not hold any)
         c = clamp_embed(e, budget=remaining)
-        remaining -= _embed_size(c)
+        size = _embed_size(c)
+        if size > remaining:
+            break  # clamp_embed could not get under the budget: never send > 6000
+        remaining -= size
         out.append(c)
     return clamp(content or "", CONTENT), out
 

@@ -10,6 +10,7 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import aiohttp
 import discord
 from discord.ext import commands
 
@@ -64,7 +65,7 @@ class DiscordDelivery:
         self.bot = bot
         self.pacer = ChannelPacer()
 
-    async def _channel(self, dest: dict) -> discord.abc.Messageable:
+    async def _channel(self, dest: dict, *, files: bool = False) -> discord.abc.Messageable:
         channel_id = int(dest["channel_id"])
         channel = self.bot.get_channel(channel_id)
         if channel is None:
@@ -72,24 +73,68 @@ class DiscordDelivery:
             channel = found
         if not isinstance(channel, discord.abc.Messageable):
             raise DeliveryError(f"channel {channel_id} cannot receive messages", gone=True)
+        self._check_permissions(channel, files=files)
         await self.pacer.wait(channel_id)
         return channel
+
+    @staticmethod
+    def _check_permissions(channel: Any, *, files: bool) -> None:
+        """Refuse before sending what Discord would silently mangle.
+
+        Without Embed Links Discord drops the embeds of a bot message that has content (a role
+        ping) and posts the rest, so the alert is "delivered" with nothing in it; an embed-only
+        message is refused or posted blank. Without Attach Files the weekly digest fails after
+        its first parts were already posted.
+        """
+        guild = getattr(channel, "guild", None)
+        me = getattr(guild, "me", None)
+        if me is None or not hasattr(channel, "permissions_for"):
+            return  # DMs, or a channel fetched without its guild: let Discord decide
+        perms = channel.permissions_for(me)
+        wanted = [
+            ("View Channel", perms.view_channel),
+            ("Send Messages", perms.send_messages),
+            ("Embed Links", perms.embed_links),
+        ]
+        if files:
+            wanted.append(("Attach Files", perms.attach_files))
+        missing = [name for name, ok in wanted if not ok]
+        if missing:
+            raise DeliveryError(f"missing permission: {', '.join(missing)}", gone=True)
 
     async def _call(self, action: Awaitable[T]) -> T:
         """Run a Discord call, turning its errors into delivery errors the dispatcher knows."""
         try:
             return await action
         except discord.NotFound as exc:
-            raise DeliveryError(f"channel or message is gone ({exc.text})", gone=True) from exc
+            if exc.code == UNKNOWN_MESSAGE:
+                # On a send: the nonce belongs to a message deleted since (discord.py documents
+                # NotFound for this). The channel is fine; do not mark the destination broken.
+                raise DeliveryError(f"message was deleted ({exc.text})", retry_after=600) from exc
+            raise DeliveryError(f"channel is gone ({exc.text})", gone=True) from exc
         except discord.Forbidden as exc:
             raise DeliveryError(f"missing permission ({exc.text})", gone=True) from exc
-        except discord.HTTPException as exc:
-            retry = 5.0 if exc.status == 429 else None
+        except discord.RateLimited as exc:  # max_ratelimit_timeout: a long 429, do not sleep
             raise DeliveryError(
-                f"Discord answered {exc.status}: {exc.text}", retry_after=retry
+                f"rate limited for {exc.retry_after:.0f}s", retry_after=exc.retry_after
             ) from exc
-        except (TimeoutError, OSError) as exc:
-            raise DeliveryError(f"Discord unreachable: {exc}") from exc
+        except discord.HTTPException as exc:
+            retry = None
+            if exc.status == 429:  # out of discord.py's retries, or a Cloudflare ban
+                try:
+                    retry = float(exc.response.headers.get("Retry-After") or 60)
+                except ValueError:
+                    retry = 60.0
+            elif 400 <= exc.status < 500:
+                retry = 3600.0  # 50035/50006...: the same payload will not succeed sooner
+                log.warning(
+                    "Discord refused a delivery (%s %s): %s", exc.status, exc.code, exc.text
+                )
+            raise DeliveryError(
+                f"Discord answered {exc.status} ({exc.code}): {exc.text}", retry_after=retry
+            ) from exc
+        except (TimeoutError, OSError, aiohttp.ClientError) as exc:
+            raise DeliveryError(f"Discord unreachable: {exc!r}") from exc
 
     @staticmethod
     def _ping(dest: dict, kind: str) -> tuple[str | None, discord.AllowedMentions]:
@@ -130,10 +175,11 @@ class DiscordDelivery:
             await self._call(_reraise(exc))
 
     async def send_digest(self, dest: dict, row: dict, digest: DigestView) -> str | None:
-        channel = await self._channel(dest)
+        chart = digest.frequency == "weekly" and not digest.empty
+        channel = await self._channel(dest, files=chart)
         parts = digest_messages(digest)
         files: list[discord.File] = []
-        if digest.frequency == "weekly" and not digest.empty:
+        if chart:
             png = await asyncio.to_thread(
                 chart_png, self.bot.app.db, title=digest.title, since=None
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import discord
@@ -21,6 +22,7 @@ class Pager(discord.ui.View):
         self.ephemeral = ephemeral
         self.index = 0
         self.pages = 1
+        self._origin: discord.Interaction | None = None
 
     def _sync_buttons(self) -> None:
         self.previous.disabled = self.index <= 0
@@ -30,11 +32,30 @@ class Pager(discord.ui.View):
         embed, self.pages = self.page_fn(0)
         self._sync_buttons()
         view = self if self.pages > 1 else discord.utils.MISSING
+        self._origin = interaction
         if interaction.response.is_done():
             await interaction.followup.send(embed=embed, view=view, ephemeral=self.ephemeral)
         else:
             await interaction.response.send_message(
                 embed=embed, view=view, ephemeral=self.ephemeral
+            )
+
+    async def on_timeout(self) -> None:
+        """Take the buttons away: after the timeout nobody listens, and a click on a live-looking
+        button would end in Discord's "This interaction failed". The interaction token lives 15
+        minutes, longer than the default timeout, so the original response can still be edited."""
+        if self._origin is None:
+            return
+        with contextlib.suppress(discord.HTTPException):
+            await self._origin.edit_original_response(view=None)
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item
+    ) -> None:
+        await super().on_error(interaction, error, item)
+        if not interaction.response.is_done():
+            await interaction.response.send_message(
+                "Something went wrong on my side; it has been logged.", ephemeral=True
             )
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bot import CasewatchBot
 
 _ZONES = sorted(available_timezones())
+_ZONE_SET = frozenset(_ZONES)
 KINDS = {"all": ("news", "court"), "news": ("news",), "court": ("court",)}
 
 
@@ -33,6 +34,10 @@ def parse_time(text: str) -> str:
 
 
 def parse_zone(text: str) -> str:
+    if text.strip() not in _ZONE_SET:  # canonical keys only: portable to the container
+        raise UserError(
+            f"`timezone`: {text!r} is not a time zone; pick one from the list (e.g. Europe/Berlin)."
+        )
     try:
         ZoneInfo(text.strip())
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -99,6 +104,8 @@ class WatchCog(
         ]
         if missing:
             raise UserError(f"I cannot post in {channel.mention}: missing {', '.join(missing)}.")
+        if role is not None and role.is_default():
+            raise UserError("Pick a role to ping; @everyone cannot be pinged as a role.")
         destinations.upsert(
             self.db,
             type="discord",
@@ -115,6 +122,12 @@ class WatchCog(
             if role
             else ""
         )
+        if role is not None and not (role.mentionable or perms.mention_everyone):
+            # Discord drops the mention silently: say so now rather than never ping.
+            who += (
+                f". Note: {role.mention} is not mentionable and I lack Mention @everyone, @here "
+                f"and All Roles in {channel.mention}, so it will not actually be pinged"
+            )
         await interaction.response.send_message(
             f"Alerts for {kinds} stories will be posted in {channel.mention}{who}.",
             ephemeral=True,
@@ -140,6 +153,13 @@ class WatchCog(
     ) -> None:
         at = parse_time(time)
         zone = parse_zone(timezone)
+        perms = channel.permissions_for(channel.guild.me)
+        needed = [("View Channel", perms.view_channel), ("Send Messages", perms.send_messages)]
+        if frequency == "weekly":
+            needed.append(("Attach Files", perms.attach_files))  # the coverage chart
+        missing = [n for n, ok in needed if not ok]
+        if missing:
+            raise UserError(f"I cannot post in {channel.mention}: missing {', '.join(missing)}.")
         destinations.upsert(
             self.db,
             type="discord",
@@ -194,14 +214,22 @@ class WatchCog(
             kind="news",
             matched=["sample:test"],
         )
+        perms = channel.permissions_for(channel.guild.me)
+        if not (perms.view_channel and perms.send_messages and perms.embed_links):
+            raise UserError(
+                f"I cannot post in {channel.mention}: I need View Channel, Send Messages and "
+                "Embed Links there."
+            )
+        # A channel send can wait on a rate limit: answer (defer) within Discord's 3 s first.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             await channel.send(
                 embed=discord.Embed.from_dict(render.alert_embed(sample)),
                 allowed_mentions=discord.AllowedMentions.none(),
             )
-        except discord.Forbidden as exc:
+        except discord.HTTPException as exc:
             raise UserError(f"I cannot post in {channel.mention}: {exc.text}") from exc
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"Sample alert posted in {channel.mention}.", ephemeral=True
         )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from casewatch.clock import FakeClock
 from storage import destinations
 from storage.db import rows
 from tests.casewatch_helpers import START, item, make_config
-from tests.discord_twin import FLAG_EPHEMERAL, DiscordTwin
+from tests.discord_twin import EMBED_LINKS, FLAG_EPHEMERAL, MENTION_EVERYONE, DiscordTwin
 from tests.discord_twin.world import MANAGE_GUILD
 from tests.feedserver import FeedServer, rss
 
@@ -135,7 +136,7 @@ async def test_role_ping_only_for_court_developments_when_asked(
     world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
 ) -> None:
     twin: DiscordTwin = world["twin"]
-    role = twin.add_role(world["g1"], "case-watchers")
+    role = twin.add_role(world["g1"], "case-watchers", mentionable=True)
     clock = FakeClock(START)
     url = feed_server.route("/f.xml", rss([]))
     async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
@@ -148,8 +149,75 @@ async def test_role_ping_only_for_court_developments_when_asked(
         await bot.poll_tick()
         msg = (await twin.wait_for_messages(world["alerts1"], 1))[0]
         assert msg["content"] == f"<@&{role.id}>"
+        assert [str(r) for r in msg["mention_roles"]] == [str(role.id)]  # really pinged
+        assert msg["embeds"], "the alert itself travels with the ping"
         sent = twin.requests_to("POST", r"/channels/\d+/messages")[-1].json
         assert [str(r) for r in sent["allowed_mentions"]["roles"]] == [str(role.id)]
+
+
+async def test_watch_alerts_warns_when_the_role_would_not_be_pinged(
+    world: dict[str, Any], tmp_path: Path, feed_server: FeedServer
+) -> None:
+    twin: DiscordTwin = world["twin"]
+    quiet = twin.add_role(world["g1"], "quiet", mentionable=False)
+    g, ch, admin = world["g1"], world["alerts1"], world["admin1"]
+    twin.set_permissions(ch, twin.bot_member(g), deny=MENTION_EVERYONE)
+    url = feed_server.route("/f.xml", rss([]))
+    async with running_bot(twin, tmp_path / "c.db", url, FakeClock(START)):
+        res = await twin.invoke(
+            "watch alerts", {"channel": ch, "role": quiet}, guild=g, channel=ch, member=admin
+        )
+        await res.wait_response()
+        assert res.ephemeral and "will not actually be pinged" in res.content, res.describe()
+
+        everyone = twin.world.guilds[g.id].everyone
+        res = await twin.invoke(
+            "watch alerts", {"channel": ch, "role": everyone}, guild=g, channel=ch, member=admin
+        )
+        await res.wait_response()
+        assert res.ephemeral and "@everyone cannot be pinged" in res.content, res.describe()
+
+
+async def test_an_alert_channel_that_loses_embed_links_keeps_its_rows_and_admins_are_told(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    twin: DiscordTwin = world["twin"]
+    clock = FakeClock(START)
+    url = feed_server.route("/f.xml", rss([]))
+    async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
+        await subscribe(twin, world["g1"], world["alerts1"], world["admin1"])
+        await bot.poll_tick()
+        twin.set_permissions(world["alerts1"], twin.bot_member(world["g1"]), deny=EMBED_LINKS)
+        await asyncio.sleep(0.2)  # the channel update reaches the bot's cache over the gateway
+        feed_server.route("/f.xml", rss([item(1, CASE_1)]))
+        clock.advance(3600)
+        await bot.poll_tick()
+        told = await twin.wait_for_messages(world["general1"], 1)
+        assert "Embed Links" in told[0]["content"]
+        assert twin.messages(world["alerts1"]) == []  # no blank "delivered" alert
+        pending = rows(app.db, "SELECT * FROM outbox WHERE delivered_at IS NULL AND kind='alert'")
+        assert len(pending) == 1
+
+
+async def test_a_long_rate_limit_reschedules_instead_of_stalling_the_drain(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    twin: DiscordTwin = world["twin"]
+    clock = FakeClock(START)
+    url = feed_server.route("/f.xml", rss([]))
+    async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
+        await subscribe(twin, world["g1"], world["alerts1"], world["admin1"])
+        await bot.poll_tick()
+        twin.fail_next("POST", rf"/channels/{world['alerts1'].id}/messages", retry_after=45.0)
+        feed_server.route("/f.xml", rss([item(1, CASE_1)]))
+        clock.advance(3600)
+        started = time.monotonic()
+        await bot.poll_tick()
+        assert time.monotonic() - started < 10  # discord.py would have slept 45 s
+        assert twin.messages(world["alerts1"]) == []
+        clock.advance(60)
+        await bot.poll_tick()
+        assert len(await twin.wait_for_messages(world["alerts1"], 1)) == 1
 
 
 async def test_case_commands_answer_from_the_archive(
@@ -675,3 +743,39 @@ async def test_watch_commands_manage_sources_and_channels(
         assert ("Extra feed", "court", "discord", str(g.id)) in [tuple(r) for r in added]
         # Commands did not change: the restart did not sync them again.
         assert len(twin.requests_to("PUT", r"/applications/\d+/commands$")) == 1
+
+
+async def test_bot_py_sync_registers_the_commands_and_polls_nothing(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    import os
+    import sys
+
+    twin: DiscordTwin = world["twin"]
+    url = feed_server.route("/f.xml", rss([item(1, CASE_1)]))
+    cfg = tmp_path / "feeds.yaml"
+    cfg.write_text(
+        "case: {name: Test case}\nrelevance:\n  groups: {people: ['Uyghur*'], forum: [ICC]}\n"
+        "  rules: [{name: case, all: [people, forum], score: 2}]\n"
+        f"sources:\n  - {{name: Loopback, url: '{url}'}}\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "DISCORD_TOKEN": twin.token, "DISCORD_API_BASE": twin.api_base}
+    root = Path(__file__).resolve().parent.parent
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(root / "bot.py"),
+        "sync",
+        "--config",
+        str(cfg),
+        "--db",
+        str(tmp_path / "s.db"),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 40)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert "synced 2 commands globally" in out.decode()
+    assert {c["name"] for c in twin.commands()} == {"case", "watch"}
+    assert feed_server.hits["/f.xml"] == 0  # a sync is not a poll

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import pytest
@@ -58,6 +59,31 @@ def test_a_message_stays_under_the_total_across_all_embeds() -> None:
     assert sum(size(e) for e in embeds) <= render.EMBEDS_TOTAL
 
 
+@pytest.mark.parametrize("seed", range(200))
+def test_ten_full_alert_embeds_never_exceed_the_message_total(seed: int) -> None:
+    # Real alerts: long summaries, a long "also reported by" field, an author line each.
+    rnd = random.Random(seed)
+
+    def words(n: int) -> str:
+        return " ".join("w" * rnd.randint(2, 12) for _ in range(n))
+
+    embeds = [
+        {
+            "title": words(rnd.randint(5, 60)),
+            "description": words(rnd.randint(20, 400)),
+            "author": {"name": words(rnd.randint(1, 10))},
+            "footer": {"text": words(rnd.randint(1, 20))},
+            "fields": [
+                {"name": "Also reported by", "value": words(rnd.randint(10, 200))},
+                {"name": "Why it matched", "value": words(rnd.randint(2, 30))},
+            ],
+        }
+        for _ in range(10)
+    ]
+    _, out = clamp_message(None, embeds)
+    assert out and sum(size(e) for e in out) <= render.EMBEDS_TOTAL
+
+
 def test_empty_field_values_become_a_visible_placeholder() -> None:
     out = clamp_embed({"title": "", "fields": [{"name": "", "value": ""}]})
     assert out["title"] and out["fields"][0]["name"] and out["fields"][0]["value"]
@@ -70,6 +96,8 @@ def test_empty_field_values_become_a_visible_placeholder() -> None:
         ("[click](http://evil)", "\\[click\\](http://evil)"),
         ("# heading", "\\# heading"),
         ("> quote", "\\> quote"),
+        ("1. first", "1\\. first"),  # the backslash goes before the dot, not the digit
+        ("2.5 million people", "2.5 million people"),
         ("a-b c", "a-b c"),
         ("`code` ~~x~~ |sp|", "\\`code\\` \\~\\~x\\~\\~ \\|sp\\|"),
     ],
