@@ -58,6 +58,7 @@ class App:
             case_name=self.config.case.short or self.config.case.name,
             weekday=self.config.digest.weekday,
             search_url=self.config.case.search_url,
+            max_stories=self.config.digest.max_stories,
         )
 
     def ensure_console_destinations(self) -> None:

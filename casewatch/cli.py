@@ -459,7 +459,7 @@ async def cmd_story(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(f"  {story['summary']}\n")
         for m in members:
             out.write(
-                f"- {m['publisher'] or m['source_name']}: {m['title']}"
+                f"- [{m['id']}] {m['publisher'] or m['source_name']}: {m['title']}"
                 f" ({_fmt_time(m['published_at'] or m['fetched_at'])})\n  {m['url'] or ''}\n"
             )
         return EXIT_OK
@@ -582,6 +582,7 @@ async def cmd_digest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             title=f"Digest: {app.config.case.short or app.config.case.name}",
             empty_mode="say",
         )
+        view.max_stories = app.config.digest.max_stories
         if args.json:
             _print_json(view.as_json(), out)
         else:

@@ -106,6 +106,9 @@ class DigestSettings(_Strict):
     timezone: TimeZoneName = "UTC"
     weekday: Weekday = "monday"
     empty: Literal["skip", "say"] = "skip"
+    # Stories listed in full in one digest (court first, most covered first); the rest are
+    # counted. Every one of them was an alert already: a digest is for reading in a minute.
+    max_stories: int = Field(25, ge=1, le=200)
     console: bool = True  # print digests in console mode
 
 

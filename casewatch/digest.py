@@ -6,8 +6,9 @@ destination, so a digest missed while the bot was down is sent once on start-up,
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,8 @@ from storage.timeutil import iso, parse_iso
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MESSAGE_LIMIT = 2000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class DigestView:
     search_hint: str = "/case search"
     search_url: str | None = None  # a web search for more coverage (case.search_url)
     frequency: str = "daily"
+    max_stories: int = 25  # listed in full; the rest are counted, with where to find them
 
     @property
     def empty(self) -> bool:
@@ -139,6 +143,7 @@ def load_digest(db: Database, payload: dict[str, Any]) -> DigestView:
     )
     view.frequency = payload.get("frequency", "daily")
     view.search_url = payload.get("search_url")
+    view.max_stories = int(payload.get("max_stories") or view.max_stories)
     return view
 
 
@@ -149,6 +154,7 @@ def schedule_digests(
     case_name: str,
     weekday: str = "monday",
     search_url: str | None = None,
+    max_stories: int = 25,
 ) -> list[int]:
     """Enqueue each destination's latest due digest once; returns the outbox ids created.
 
@@ -159,13 +165,26 @@ def schedule_digests(
     for dest in destinations.listing(db):
         if dest["purpose"] != "digest" or dest.get("broken_reason"):
             continue
-        slot = latest_slot(
-            now,
-            frequency=dest["frequency"] or "daily",
-            at_time=dest["at_time"] or "08:00",
-            timezone=dest["timezone"] or "UTC",
-            weekday=weekday,
-        )
+        try:
+            slot = latest_slot(
+                now,
+                frequency=dest["frequency"] or "daily",
+                at_time=dest["at_time"] or "08:00",
+                timezone=dest["timezone"] or "UTC",
+                weekday=weekday,
+            )
+        except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
+            # One destination's stored setting (a zone this machine lacks) must not stop the
+            # digests of every other destination.
+            log.error(
+                "digest for destination %s (guild %s, channel %s) skipped: %s %r",
+                dest["id"],
+                dest.get("guild_id") or "-",
+                dest.get("channel_id") or "-",
+                type(exc).__name__,
+                exc,
+            )
+            continue
         if dest["last_digest_key"] == slot.key:
             continue
         with db.atomic():
@@ -184,6 +203,7 @@ def schedule_digests(
                 "empty_mode": dest["empty_mode"] or "skip",
                 "frequency": dest["frequency"] or "daily",
                 "search_url": search_url,
+                "max_stories": max_stories,
             }
             row = outbox.enqueue(
                 db,
@@ -212,6 +232,7 @@ def _story_line(s: DigestStory, markdown: bool = True) -> str:
     if s.outlets:
         shown = ", ".join(s.outlets[:4]) + (f" +{len(s.outlets) - 4}" if len(s.outlets) > 4 else "")
         line += f" — {esc(shown)}"
+    line += f" · #{s.story_id}"  # for /case story
     if s.summary:
         line += f"\n  {esc(_one_line(s.summary))}"
     return line
@@ -225,10 +246,19 @@ def _one_line(text: str, limit: int = 200) -> str:
     return cut[: cut.rfind(" ")] + "…" if " " in cut else cut + "…"
 
 
+def _period(view: DigestView, markdown: bool) -> str:
+    if markdown:  # Discord shows each reader the period in their own time zone
+        return f"<t:{int(view.start.timestamp())}:f> – <t:{int(view.end.timestamp())}:f>"
+    start, end = view.start.astimezone(UTC), view.end.astimezone(UTC)
+    return f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
+
+
 def digest_lines(view: DigestView, *, markdown: bool = True) -> list[str]:
-    """The digest as lines (each well under a message), markdown for Discord."""
-    period = f"{view.start:%Y-%m-%d %H:%M} – {view.end:%Y-%m-%d %H:%M} UTC"
-    lines = [f"## {view.title}", f"_{period}_"]
+    """The digest as lines (each well under a message), markdown for Discord.
+
+    At most `max_stories` stories are listed, court developments first, each group most covered
+    first; the rest are counted (every one of them was an alert already)."""
+    lines = [f"## {view.title}", _period(view, markdown)]
     if view.empty:
         lines.append("Nothing new in this period.")
         return lines
@@ -236,12 +266,21 @@ def digest_lines(view: DigestView, *, markdown: bool = True) -> list[str]:
         f"{len(view.court) + len(view.news)} stories · {view.court_items} court items · "
         f"{view.news_items} news items"
     )
-    if view.court:
+    court = view.court[: view.max_stories]
+    news = view.news[: max(0, view.max_stories - len(court))]
+    if court:
         lines.append("### ⚖️ Court developments")
-        lines += [_story_line(s, markdown) for s in view.court]
-    if view.news:
+        lines += [_story_line(s, markdown) for s in court]
+    if news:
         lines.append("### 📰 News")
-        lines += [_story_line(s, markdown) for s in view.news]
+        lines += [_story_line(s, markdown) for s in news]
+    hidden_court, hidden_news = len(view.court) - len(court), len(view.news) - len(news)
+    if hidden_court or hidden_news:
+        parts = [f"{n} {what}" for n, what in ((hidden_court, "court"), (hidden_news, "news")) if n]
+        lines.append(
+            f"…and {hidden_court + hidden_news} more stories ({', '.join(parts)}), less covered:"
+            " `/case latest` lists them"
+        )
     more = f"More: `{view.search_hint} <words>` or `/case story <id>`"
     if view.search_url:
         more += f" · [search the web]({view.search_url})"

@@ -98,8 +98,8 @@ class CaseCog(
             )
             lines = [
                 f"**{render.escape_markdown(r['title'])}**\n{render.escape_markdown(r['publisher'] or r['source_name'])}"
-                f" · {_when(r['published_at'] or r['fetched_at'])} · story {r['story_id'] or '-'}"
-                + (f" · [link]({r['url']})" if r["url"] else "")
+                f" · {_when(r['published_at'] or r['fetched_at'])} · item {r['id']}"
+                f" · story {r['story_id'] or '-'}" + (f" · [link]({r['url']})" if r["url"] else "")
                 for r in found
             ]
             pages = max(1, -(-total // PER_PAGE))
@@ -141,7 +141,7 @@ class CaseCog(
                 if m["url"]
                 else render.escape_markdown(m["title"])
             )
-            + f" ({_when(m['published_at'] or m['fetched_at'])})"
+            + f" ({_when(m['published_at'] or m['fetched_at'])}, item {m['id']})"
             for m in members
         ]
         embed["fields"] = [
@@ -221,11 +221,13 @@ class CaseCog(
     @app_commands.command(
         name="why", description="Which rule terms made an item relevant, or why it was dropped"
     )
-    @app_commands.describe(item="The item number (from /case search)")
+    @app_commands.describe(item="The item number (shown by /case search and /case story)")
     async def why(self, interaction: discord.Interaction, item: app_commands.Range[int, 1]) -> None:
         found = items.get(self.db, item)
         if found is None:
-            raise UserError(f"There is no item {item}. `/case search` shows item numbers.")
+            raise UserError(
+                f"There is no item {item}. `/case search` and `/case story` show item numbers."
+            )
         text = "\n".join(render.escape_markdown(line) for line in why_lines(found))
         await interaction.response.send_message(
             embed=discord.Embed.from_dict(
@@ -236,7 +238,8 @@ class CaseCog(
 
     @app_commands.command(name="activity", description="Chart of the case's coverage over time")
     @app_commands.describe(since="Only this recent window, e.g. 26w or 365d")
-    @app_commands.checks.cooldown(1, 30.0, key=lambda i: i.guild_id)
+    # Per server; in DMs per user (guild_id is None there, which would be one shared bucket).
+    @app_commands.checks.cooldown(1, 30.0, key=lambda i: i.guild_id or i.user.id)
     async def activity(self, interaction: discord.Interaction, since: str | None = None) -> None:
         window = duration_arg(since, "since")
         await interaction.response.defer(thinking=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import re
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -249,6 +250,15 @@ async def test_case_commands_answer_from_the_archive(
         await click.wait_response()
         assert "page 2/3" in click.embeds[0]["footer"]["text"]
 
+        # A search result names its item, and /case why takes that number.
+        shown = re.search(r"item (\d+)", first["description"])
+        assert shown, first["description"]
+        res = await twin.invoke(
+            "case why", {"item": int(shown.group(1))}, guild=g, channel=ch, member=reader
+        )
+        await res.wait_response()
+        assert res.ephemeral and "relevant" in res.embeds[0]["description"]
+
         res = await twin.invoke("case why", {"item": 13}, guild=g, channel=ch, member=reader)
         await res.wait_response()
         assert res.ephemeral and "dropped" in res.embeds[0]["description"]
@@ -262,7 +272,8 @@ async def test_case_commands_answer_from_the_archive(
 
         res = await twin.invoke("case story", {"id": 1}, guild=g, channel=ch, member=reader)
         await res.wait_response()
-        assert any(f["name"].startswith("Coverage") for f in res.embeds[0]["fields"])
+        coverage = next(f for f in res.embeds[0]["fields"] if f["name"].startswith("Coverage"))
+        assert re.search(r"item \d+\)", coverage["value"]), coverage["value"]
 
         res = await twin.invoke("case sources", {}, guild=g, channel=ch, member=reader)
         await res.wait_response()

@@ -138,3 +138,59 @@ def test_feed_text_in_a_digest_is_escaped_for_discord_but_plain_in_the_console()
     assert "\\*\\*Fake\\*\\*" in discord_text and "\\[link\\]" in discord_text
     assert "@everyone" not in discord_text and "Out\\_let" in discord_text
     assert "• **Fake** [link](http://x) @everyone" in digest_text(view)
+
+
+def test_a_busy_period_lists_the_most_covered_stories_court_first_and_counts_the_rest() -> None:
+    view = DigestView(
+        title="Weekly digest",
+        start=utc(2026, 3, 1),
+        end=utc(2026, 3, 8),
+        court=[story(i, f"Court filing {i}", "court") for i in range(1, 4)],
+        news=[story(i, f"News story {i}") for i in range(10, 60)],
+        max_stories=10,
+    )
+    text = "\n".join(digest_messages(view))
+    assert all(f"Court filing {i}" in text for i in range(1, 4))
+    assert "News story 16" in text and "News story 17" not in text  # 3 court + 7 news
+    assert "…and 43 more stories (43 news)" in text
+    assert "53 stories" in text  # the count is of the whole period
+
+
+def test_digest_lines_carry_story_ids_and_discord_timestamps() -> None:
+    from casewatch.digest import digest_text
+
+    view = DigestView(
+        title="Daily digest",
+        start=utc(2026, 3, 1, 8),
+        end=utc(2026, 3, 2, 8),
+        news=[story(42, "A story")],
+    )
+    first = digest_messages(view)[0]
+    assert f"<t:{int(utc(2026, 3, 1, 8).timestamp())}:f>" in first  # each reader's own zone
+    assert "#42" in first
+    assert "2026-03-01 08:00 – 2026-03-02 08:00 UTC" in digest_text(view)
+
+
+def test_a_destination_with_an_unknown_zone_does_not_stop_the_other_digests(
+    tmp_path: Path,
+) -> None:
+    db = open_store(tmp_path / "d.db")
+    for zone, channel in (("Mars/Olympus_Mons", "1"), ("UTC", "2")):
+        destinations.upsert(
+            db,
+            type="discord",
+            purpose="digest",
+            guild_id="9",
+            channel_id=channel,
+            now=utc(2026, 2, 1),
+            frequency="daily",
+            at_time="08:00",
+            timezone=zone,
+            empty_mode="say",
+        )
+    created = schedule_digests(db, utc(2026, 3, 4, 12), case_name="t")
+    assert len(created) == 1
+    dest = rows(db, "SELECT destination_id FROM outbox")[0]["destination_id"]
+    assert (
+        rows(db, "SELECT channel_id FROM destinations WHERE id = ?", [dest])[0]["channel_id"] == "2"
+    )
