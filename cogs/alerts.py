@@ -19,6 +19,7 @@ from casewatch.chart_data import chart_png
 from casewatch.delivery import DeliveryError
 from casewatch.digest import DigestView, digest_messages
 from casewatch.render import AlertView
+from storage import outbox
 
 if TYPE_CHECKING:
     from bot import CasewatchBot
@@ -153,7 +154,10 @@ class DiscordDelivery:
         embed = discord.Embed.from_dict(render.alert_embed(view))
         msg = await self._call(
             channel.send(
-                content=content, embed=embed, nonce=int(row["id"]), allowed_mentions=mentions
+                content=content,
+                embed=embed,
+                nonce=outbox.nonce(self.bot.app.db, int(row["id"])),
+                allowed_mentions=mentions,
             )
         )
         return str(msg.id)
@@ -192,7 +196,7 @@ class DiscordDelivery:
             msg = await self._call(
                 channel.send(
                     content=text,
-                    nonce=f"{row['id']}.{i}",
+                    nonce=outbox.nonce(self.bot.app.db, int(row["id"]), i),
                     allowed_mentions=discord.AllowedMentions.none(),
                     **kwargs,
                 )
@@ -207,7 +211,9 @@ class DiscordDelivery:
         embed = discord.Embed.from_dict(render.notice_embed(text))
         msg = await self._call(
             channel.send(
-                embed=embed, nonce=int(row["id"]), allowed_mentions=discord.AllowedMentions.none()
+                embed=embed,
+                nonce=outbox.nonce(self.bot.app.db, int(row["id"])),
+                allowed_mentions=discord.AllowedMentions.none(),
             )
         )
         return str(msg.id)

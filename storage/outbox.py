@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from storage import settings
 from storage.db import one, rows
 from storage.timeutil import iso
 
@@ -116,3 +117,12 @@ def counts(db: Database) -> dict[str, int]:
         "pending": int((row or {}).get("pending") or 0),
         "delivered": int((row or {}).get("delivered") or 0),
     }
+
+
+def nonce(db: Database, row_id: int, part: int | None = None) -> str:
+    """The Discord nonce of one outbox row (or one part of it): the same on every retry, and
+    never the same for two database files. At most 25 characters, as Discord requires."""
+    value = f"{settings.instance_id(db)}-{row_id}" + ("" if part is None else f".{part}")
+    if len(value) > 25:
+        raise ValueError(f"nonce {value!r} is longer than Discord's 25 characters")
+    return value

@@ -70,3 +70,14 @@ def test_only_kept_items_are_full_text_indexed_and_the_index_stays_consistent(
     assert total == 1 and found[0]["id"] == 2
     # The index holds exactly the kept rows (its docsize table has one row per indexed item).
     assert scalar(db, "SELECT count(*) FROM items_fts_docsize") == 1
+
+
+def test_nonces_are_stable_per_database_and_differ_between_databases(tmp_path: Path) -> None:
+    first = open_store(tmp_path / "a.db")
+    again = outbox.nonce(first, 1)
+    assert outbox.nonce(first, 1) == again and outbox.nonce(first, 1, 0) != again
+    first.close()
+    assert outbox.nonce(open_store(tmp_path / "a.db"), 1) == again  # survives a restart
+    other = outbox.nonce(open_store(tmp_path / "b.db"), 1)  # a new file counts from 1 again
+    assert other != again
+    assert len(outbox.nonce(open_store(tmp_path / "a.db"), 10**12, 99)) <= 25
