@@ -237,13 +237,18 @@ class WatchCog(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         needle = current.lower()
+        guild = self._guild(interaction)
         return [
             app_commands.Choice(name=s["name"][:100], value=str(s["id"]))
             for s in sources.active(self.db)
-            if needle in s["name"].lower() or needle in s["url"].lower()
+            # Only what this server may manage: feeds.yaml's sources and its own additions.
+            if (s["origin"] != "discord" or s["guild_id"] in (None, guild))
+            and (needle in s["name"].lower() or needle in s["url"].lower())
         ][:25]
 
-    def _find_source(self, interaction: discord.Interaction, source: str) -> dict:
+    async def _find_source(
+        self, interaction: discord.Interaction, source: str, *, pausing: bool = True
+    ) -> dict:
         found = sources.find(self.db, source)
         if found is None or found["removed"]:
             raise UserError(f"No source called {source!r}. Pick one from the list.")
@@ -252,13 +257,25 @@ class WatchCog(
             self._guild(interaction),
         ):
             raise UserError("That source was added by another server.")
+        if (
+            pausing
+            and found["origin"] == "config"
+            and len(self.bot.guilds) > 1
+            and not await self.bot.is_owner(interaction.user)
+        ):
+            # A feeds.yaml source is fetched once for every server the bot is in: pausing it
+            # here would silence it everywhere.
+            raise UserError(
+                f"{found['name']} is shared by every server this bot is in; only the bot's owner "
+                "can pause or resume it. `/watch alerts` with `kinds` narrows what this server gets."
+            )
         return found
 
     @app_commands.command(name="pause", description="Stop polling a source for now")
     @app_commands.describe(source="The source to pause")
     @app_commands.autocomplete(source=_source_choices)
     async def pause(self, interaction: discord.Interaction, source: str) -> None:
-        found = self._find_source(interaction, source)
+        found = await self._find_source(interaction, source)
         sources.set_paused(self.db, found["id"], True)
         await interaction.response.send_message(f"Paused {found['name']}.", ephemeral=True)
 
@@ -266,7 +283,7 @@ class WatchCog(
     @app_commands.describe(source="The source to resume")
     @app_commands.autocomplete(source=_source_choices)
     async def resume(self, interaction: discord.Interaction, source: str) -> None:
-        found = self._find_source(interaction, source)
+        found = await self._find_source(interaction, source)
         sources.set_paused(self.db, found["id"], False)
         await interaction.response.send_message(f"Resumed {found['name']}.", ephemeral=True)
 
@@ -319,7 +336,7 @@ class WatchCog(
     @app_commands.describe(source="The source to remove")
     @app_commands.autocomplete(source=_source_choices)
     async def remove_source(self, interaction: discord.Interaction, source: str) -> None:
-        found = self._find_source(interaction, source)
+        found = await self._find_source(interaction, source, pausing=False)
         if found["origin"] == "config":
             raise UserError(
                 "That source comes from feeds.yaml: pause it here, or remove it from the file."

@@ -721,11 +721,22 @@ async def test_watch_commands_manage_sources_and_channels(
         assert res.ephemeral and "refused" in res.content and "loopback" in res.content
         assert feed_server.hits["/extra.xml"] == 0
 
+        # The bot is in two servers: one server's admin cannot silence a shared source...
         res = await run("watch pause", source="Loopback news")
-        assert "Paused" in res.content
+        assert res.ephemeral and "only the bot's owner" in res.content
+        # ...the bot's owner can.
+        owner = twin.owner(g)
+        res = await twin.invoke(
+            "watch pause", {"source": "Loopback news"}, guild=g, channel=ch, member=owner
+        )
+        await res.wait_response(timeout=10)
+        assert "Paused" in res.content, res.describe()
         await bot.poll_tick()
         assert feed_server.hits["/f.xml"] == 0
-        res = await run("watch resume", source="Loopback news")
+        res = await twin.invoke(
+            "watch resume", {"source": "Loopback news"}, guild=g, channel=ch, member=owner
+        )
+        await res.wait_response(timeout=10)
         await bot.poll_tick()
         assert feed_server.hits["/f.xml"] == 1
 

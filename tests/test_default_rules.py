@@ -202,5 +202,6 @@ def test_other_sections_are_present() -> None:
         "time": "08:00",
         "timezone": "UTC",
         "empty": "skip",
+        "max_stories": 25,
     }
     assert _seconds(CONFIG["defaults"]["interval"]) == 1800
