@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -302,8 +303,16 @@ def _web_link(value: object, base: str = "") -> str | None:
     """An http(s) link, or None: feed text is untrusted and only web links are worth posting."""
     if not value or not isinstance(value, str):
         return None
-    link = urljoin(base, value.strip()) if base else value.strip()
-    if urlsplit(link).scheme.lower() in ("http", "https"):
+    # Discord refuses an embed whose url has spaces or no host (400, and the alert would wait):
+    # inner spaces are escaped, a link without a host is no link.
+    raw = re.sub(r"\s", "%20", value.strip())
+    try:
+        link = urljoin(base, raw) if base else raw
+        parts = urlsplit(link)
+        host = parts.hostname
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return None
+    if parts.scheme.lower() in ("http", "https") and host:
         return link
     return None
 

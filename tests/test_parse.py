@@ -349,3 +349,22 @@ def test_builders_round_trip_through_the_parser() -> None:
         )
         assert entry.published == when
         assert entry.publisher == "AP"
+
+
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        ("https://example.org/a b", "https://example.org/a%20b"),  # Discord refuses raw spaces
+        ("http://[::1", None),  # unbalanced bracket
+        ("javascript:alert(1)", None),
+        ("/relative/path", "https://feed.example.org/relative/path"),
+    ],
+)
+def test_entry_links_are_web_links_discord_accepts(link: str, expected: str | None) -> None:
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        "<link>https://feed.example.org/</link><item><title>Uyghur case</title>"
+        f"<link>{link}</link><guid>g1</guid></item></channel></rss>"
+    ).encode()
+    result = parse_feed(body, url="https://feed.example.org/rss.xml")
+    assert result.entries[0].link == expected
