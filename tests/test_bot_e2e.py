@@ -104,6 +104,28 @@ async def subscribe(twin: DiscordTwin, guild: Any, channel: Any, member: Any, **
     assert res.ephemeral and "Alerts" in res.content, res.describe()
 
 
+@contextlib.asynccontextmanager
+async def subscribed_bot(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path, **opts: Any
+) -> AsyncIterator[tuple[TwinBot, App, FakeClock]]:
+    """The bot running, #alerts1 subscribed (with `opts`), the feed's first (silent) poll done."""
+    clock = FakeClock(START)
+    url = feed_server.route("/f.xml", rss([]))
+    async with running_bot(world["twin"], tmp_path / "c.db", url, clock) as (bot, app):
+        await subscribe(world["twin"], world["g1"], world["alerts1"], world["admin1"], **opts)
+        await bot.poll_tick()
+        yield bot, app, clock
+
+
+async def publish(
+    feed_server: FeedServer, bot: TwinBot, clock: FakeClock, *entries: dict[str, Any]
+) -> None:
+    """The feed now carries `entries`; an hour later the bot polls it."""
+    feed_server.route("/f.xml", rss(list(entries)))
+    clock.advance(3600)
+    await bot.poll_tick()
+
+
 async def test_a_new_item_becomes_exactly_one_message_in_each_subscribed_channel(
     world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
 ) -> None:
@@ -138,16 +160,12 @@ async def test_role_ping_only_for_court_developments_when_asked(
 ) -> None:
     twin: DiscordTwin = world["twin"]
     role = twin.add_role(world["g1"], "case-watchers", mentionable=True)
-    clock = FakeClock(START)
-    url = feed_server.route("/f.xml", rss([]))
-    async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
-        await subscribe(
-            twin, world["g1"], world["alerts1"], world["admin1"], role=role, ping="court"
-        )
-        await bot.poll_tick()
-        feed_server.route("/f.xml", rss([item(2, CASE_2)]))  # tribunal: court vocabulary
-        clock.advance(3600)
-        await bot.poll_tick()
+    async with subscribed_bot(world, feed_server, tmp_path, role=role, ping="court") as (
+        bot,
+        app,
+        clock,
+    ):
+        await publish(feed_server, bot, clock, item(2, CASE_2))  # tribunal: court vocabulary
         msg = (await twin.wait_for_messages(world["alerts1"], 1))[0]
         assert msg["content"] == f"<@&{role.id}>"
         assert [str(r) for r in msg["mention_roles"]] == [str(role.id)]  # really pinged
@@ -183,16 +201,10 @@ async def test_an_alert_channel_that_loses_embed_links_keeps_its_rows_and_admins
     world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
 ) -> None:
     twin: DiscordTwin = world["twin"]
-    clock = FakeClock(START)
-    url = feed_server.route("/f.xml", rss([]))
-    async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
-        await subscribe(twin, world["g1"], world["alerts1"], world["admin1"])
-        await bot.poll_tick()
+    async with subscribed_bot(world, feed_server, tmp_path) as (bot, app, clock):
         twin.set_permissions(world["alerts1"], twin.bot_member(world["g1"]), deny=EMBED_LINKS)
         await asyncio.sleep(0.2)  # the channel update reaches the bot's cache over the gateway
-        feed_server.route("/f.xml", rss([item(1, CASE_1)]))
-        clock.advance(3600)
-        await bot.poll_tick()
+        await publish(feed_server, bot, clock, item(1, CASE_1))
         told = await twin.wait_for_messages(world["general1"], 1)
         assert "Embed Links" in told[0]["content"]
         assert twin.messages(world["alerts1"]) == []  # no blank "delivered" alert
@@ -204,16 +216,10 @@ async def test_a_long_rate_limit_reschedules_instead_of_stalling_the_drain(
     world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
 ) -> None:
     twin: DiscordTwin = world["twin"]
-    clock = FakeClock(START)
-    url = feed_server.route("/f.xml", rss([]))
-    async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
-        await subscribe(twin, world["g1"], world["alerts1"], world["admin1"])
-        await bot.poll_tick()
+    async with subscribed_bot(world, feed_server, tmp_path) as (bot, app, clock):
         twin.fail_next("POST", rf"/channels/{world['alerts1'].id}/messages", retry_after=45.0)
-        feed_server.route("/f.xml", rss([item(1, CASE_1)]))
-        clock.advance(3600)
         started = time.monotonic()
-        await bot.poll_tick()
+        await publish(feed_server, bot, clock, item(1, CASE_1))
         assert time.monotonic() - started < 10  # discord.py would have slept 45 s
         assert twin.messages(world["alerts1"]) == []
         clock.advance(60)
@@ -589,19 +595,18 @@ async def test_activity_answers_with_a_chart_and_the_weekly_digest_carries_it(
         assert last["attachments"] and last["attachments"][0]["filename"] == "coverage.png"
 
 
-async def test_bot_py_run_starts_the_real_process_against_the_twin(
-    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
-) -> None:
+async def bot_py(
+    command: str, twin: DiscordTwin, feed_url: str, tmp_path: Path
+) -> asyncio.subprocess.Process:
+    """`python bot.py COMMAND` as a real process, pointed at the twin, one loopback source."""
     import os
     import sys
 
-    twin: DiscordTwin = world["twin"]
-    url = feed_server.route("/f.xml", rss([item(1, CASE_1)]))
     cfg = tmp_path / "feeds.yaml"
     cfg.write_text(
         "case: {name: Test case}\nrelevance:\n  groups: {people: ['Uyghur*'], forum: [ICC]}\n"
         "  rules: [{name: case, all: [people, forum], score: 2}]\n"
-        f"sources:\n  - {{name: Loopback, url: '{url}'}}\n",
+        f"sources:\n  - {{name: Loopback, url: '{feed_url}'}}\n",
         encoding="utf-8",
     )
     env = {
@@ -611,10 +616,10 @@ async def test_bot_py_run_starts_the_real_process_against_the_twin(
         "CASEWATCH_LOG_LEVEL": "INFO",
     }
     root = Path(__file__).resolve().parent.parent
-    proc = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         str(root / "bot.py"),
-        "run",
+        command,
         "--config",
         str(cfg),
         "--db",
@@ -623,6 +628,14 @@ async def test_bot_py_run_starts_the_real_process_against_the_twin(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def test_bot_py_run_starts_the_real_process_against_the_twin(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    twin: DiscordTwin = world["twin"]
+    url = feed_server.route("/f.xml", rss([item(1, CASE_1)]))
+    proc = await bot_py("run", twin, url, tmp_path)
     try:
         await twin.wait_ready(timeout=30)
         await twin.wait_for_request("PUT", r"/applications/\d+/commands$", timeout=30)
@@ -770,32 +783,9 @@ async def test_watch_commands_manage_sources_and_channels(
 async def test_bot_py_sync_registers_the_commands_and_polls_nothing(
     world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
 ) -> None:
-    import os
-    import sys
-
     twin: DiscordTwin = world["twin"]
     url = feed_server.route("/f.xml", rss([item(1, CASE_1)]))
-    cfg = tmp_path / "feeds.yaml"
-    cfg.write_text(
-        "case: {name: Test case}\nrelevance:\n  groups: {people: ['Uyghur*'], forum: [ICC]}\n"
-        "  rules: [{name: case, all: [people, forum], score: 2}]\n"
-        f"sources:\n  - {{name: Loopback, url: '{url}'}}\n",
-        encoding="utf-8",
-    )
-    env = {**os.environ, "DISCORD_TOKEN": twin.token, "DISCORD_API_BASE": twin.api_base}
-    root = Path(__file__).resolve().parent.parent
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(root / "bot.py"),
-        "sync",
-        "--config",
-        str(cfg),
-        "--db",
-        str(tmp_path / "s.db"),
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await bot_py("sync", twin, url, tmp_path)
     out, err = await asyncio.wait_for(proc.communicate(), 40)
     assert proc.returncode == 0, err.decode()[-2000:]
     assert "synced 2 commands globally" in out.decode()
