@@ -39,6 +39,18 @@ async def _reraise(exc: Exception) -> None:
     raise exc
 
 
+def missing_permissions(
+    perms: discord.Permissions, *, embeds: bool, files: bool = False
+) -> list[str]:
+    """The permissions the bot lacks to post here: the one check for deliveries and /watch."""
+    wanted = [("View Channel", perms.view_channel), ("Send Messages", perms.send_messages)]
+    if embeds:
+        wanted.append(("Embed Links", perms.embed_links))
+    if files:
+        wanted.append(("Attach Files", perms.attach_files))
+    return [name for name, ok in wanted if not ok]
+
+
 class ChannelPacer:
     """Spaces sends per channel: at most BURST messages per WINDOW seconds."""
 
@@ -91,15 +103,7 @@ class DiscordDelivery:
         me = getattr(guild, "me", None)
         if me is None or not hasattr(channel, "permissions_for"):
             return  # DMs, or a channel fetched without its guild: let Discord decide
-        perms = channel.permissions_for(me)
-        wanted = [
-            ("View Channel", perms.view_channel),
-            ("Send Messages", perms.send_messages),
-            ("Embed Links", perms.embed_links),
-        ]
-        if files:
-            wanted.append(("Attach Files", perms.attach_files))
-        missing = [name for name, ok in wanted if not ok]
+        missing = missing_permissions(channel.permissions_for(me), embeds=True, files=files)
         if missing:
             raise DeliveryError(f"missing permission: {', '.join(missing)}", gone=True)
 

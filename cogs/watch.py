@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import available_timezones
 
 import discord
 from discord import app_commands
@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from casewatch import render
 from casewatch.parse import parse_feed
 from casewatch.render import AlertView
+from cogs.alerts import missing_permissions
 from cogs.errors import UserError
 from storage import destinations, sources
 from storage.sources import SourceSpec
@@ -34,16 +35,12 @@ def parse_time(text: str) -> str:
 
 
 def parse_zone(text: str) -> str:
-    if text.strip() not in _ZONE_SET:  # canonical keys only: portable to the container
+    # Canonical keys only (what available_timezones() lists, so ZoneInfo loads them): not
+    # "posix/..." or case variants a case-insensitive filesystem would accept here only.
+    if text.strip() not in _ZONE_SET:
         raise UserError(
             f"`timezone`: {text!r} is not a time zone; pick one from the list (e.g. Europe/Berlin)."
         )
-    try:
-        ZoneInfo(text.strip())
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UserError(
-            f"`timezone`: {text!r} is not a time zone; pick one from the list (e.g. Europe/Berlin)."
-        ) from exc
     return text.strip()
 
 
@@ -74,6 +71,17 @@ class WatchCog(
     def _guild(self, interaction: discord.Interaction) -> str:
         return str(interaction.guild_id)
 
+    @staticmethod
+    def _postable(
+        channel: discord.TextChannel, *, embeds: bool, files: bool = False
+    ) -> discord.Permissions:
+        """The bot's permissions in `channel`, or a UserError naming those it lacks to post."""
+        perms = channel.permissions_for(channel.guild.me)
+        missing = missing_permissions(perms, embeds=embeds, files=files)
+        if missing:
+            raise UserError(f"I cannot post in {channel.mention}: missing {', '.join(missing)}.")
+        return perms
+
     @app_commands.command(
         name="alerts", description="Post an alert in a channel for every new story"
     )
@@ -91,19 +99,7 @@ class WatchCog(
         kinds: Literal["all", "news", "court"] = "all",
         ping: Literal["all", "court"] = "all",
     ) -> None:
-        me = channel.guild.me
-        perms = channel.permissions_for(me)
-        missing = [
-            n
-            for n, ok in (
-                ("View Channel", perms.view_channel),
-                ("Send Messages", perms.send_messages),
-                ("Embed Links", perms.embed_links),
-            )
-            if not ok
-        ]
-        if missing:
-            raise UserError(f"I cannot post in {channel.mention}: missing {', '.join(missing)}.")
+        perms = self._postable(channel, embeds=True)
         if role is not None and role.is_default():
             raise UserError("Pick a role to ping; @everyone cannot be pinged as a role.")
         destinations.upsert(
@@ -153,13 +149,7 @@ class WatchCog(
     ) -> None:
         at = parse_time(time)
         zone = parse_zone(timezone)
-        perms = channel.permissions_for(channel.guild.me)
-        needed = [("View Channel", perms.view_channel), ("Send Messages", perms.send_messages)]
-        if frequency == "weekly":
-            needed.append(("Attach Files", perms.attach_files))  # the coverage chart
-        missing = [n for n, ok in needed if not ok]
-        if missing:
-            raise UserError(f"I cannot post in {channel.mention}: missing {', '.join(missing)}.")
+        self._postable(channel, embeds=False, files=frequency == "weekly")  # weekly: the chart
         destinations.upsert(
             self.db,
             type="discord",
@@ -214,12 +204,7 @@ class WatchCog(
             kind="news",
             matched=["sample:test"],
         )
-        perms = channel.permissions_for(channel.guild.me)
-        if not (perms.view_channel and perms.send_messages and perms.embed_links):
-            raise UserError(
-                f"I cannot post in {channel.mention}: I need View Channel, Send Messages and "
-                "Embed Links there."
-            )
+        self._postable(channel, embeds=True)
         # A channel send can wait on a rate limit: answer (defer) within Discord's 3 s first.
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
@@ -246,9 +231,7 @@ class WatchCog(
             and (needle in s["name"].lower() or needle in s["url"].lower())
         ][:25]
 
-    async def _find_source(
-        self, interaction: discord.Interaction, source: str, *, pausing: bool = True
-    ) -> dict:
+    def _find_source(self, interaction: discord.Interaction, source: str) -> dict:
         found = sources.find(self.db, source)
         if found is None or found["removed"]:
             raise UserError(f"No source called {source!r}. Pick one from the list.")
@@ -257,25 +240,27 @@ class WatchCog(
             self._guild(interaction),
         ):
             raise UserError("That source was added by another server.")
+        return found
+
+    async def _may_pause(self, interaction: discord.Interaction, found: dict) -> None:
+        """A feeds.yaml source is fetched once for every server the bot is in: when there are
+        several, pausing it from one would silence it everywhere, so only the owner may."""
         if (
-            pausing
-            and found["origin"] == "config"
+            found["origin"] == "config"
             and len(self.bot.guilds) > 1
             and not await self.bot.is_owner(interaction.user)
         ):
-            # A feeds.yaml source is fetched once for every server the bot is in: pausing it
-            # here would silence it everywhere.
             raise UserError(
                 f"{found['name']} is shared by every server this bot is in; only the bot's owner "
                 "can pause or resume it. `/watch alerts` with `kinds` narrows what this server gets."
             )
-        return found
 
     @app_commands.command(name="pause", description="Stop polling a source for now")
     @app_commands.describe(source="The source to pause")
     @app_commands.autocomplete(source=_source_choices)
     async def pause(self, interaction: discord.Interaction, source: str) -> None:
-        found = await self._find_source(interaction, source)
+        found = self._find_source(interaction, source)
+        await self._may_pause(interaction, found)
         sources.set_paused(self.db, found["id"], True)
         await interaction.response.send_message(f"Paused {found['name']}.", ephemeral=True)
 
@@ -283,7 +268,8 @@ class WatchCog(
     @app_commands.describe(source="The source to resume")
     @app_commands.autocomplete(source=_source_choices)
     async def resume(self, interaction: discord.Interaction, source: str) -> None:
-        found = await self._find_source(interaction, source)
+        found = self._find_source(interaction, source)
+        await self._may_pause(interaction, found)
         sources.set_paused(self.db, found["id"], False)
         await interaction.response.send_message(f"Resumed {found['name']}.", ephemeral=True)
 
@@ -336,7 +322,7 @@ class WatchCog(
     @app_commands.describe(source="The source to remove")
     @app_commands.autocomplete(source=_source_choices)
     async def remove_source(self, interaction: discord.Interaction, source: str) -> None:
-        found = await self._find_source(interaction, source, pausing=False)
+        found = self._find_source(interaction, source)
         if found["origin"] == "config":
             raise UserError(
                 "That source comes from feeds.yaml: pause it here, or remove it from the file."
