@@ -59,6 +59,10 @@ class CaseInfo(_Strict):
     # Words every story of the case contains: removed before titles are compared across
     # outlets, else every headline of the case would look alike.
     vocabulary: list[str] = Field(default_factory=list)
+    # Outlets of this case (its NGOs, courts, regional papers) that may end a headline
+    # ("... - World Uyghur Congress"); cut off before headlines are compared, like the
+    # well-known outlets (Reuters, BBC ...) the code knows already.
+    outlets: list[str] = Field(default_factory=list)
     search_url: str | None = None
 
 

@@ -10,7 +10,6 @@ import asyncio
 import functools
 import logging
 import random
-from array import array
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -18,10 +17,11 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from casewatch import dedup, schedule, summary
+from casewatch import alerting, dedup, schedule, summary
 from casewatch.clock import Clock
 from casewatch.config import Config, SourceConfig
 from casewatch.fetch import Fetcher
+from casewatch.filing import Placement, StoryFiler
 from casewatch.model import Entry, FetchResult, Match, ParseResult
 from casewatch.pages import parse_page
 from casewatch.parse import parse_feed
@@ -77,12 +77,27 @@ class CycleReport:
         )
 
 
-def pack_signature(sig: tuple[int, ...]) -> bytes:
-    return array("I", sig).tobytes()
+@dataclass(frozen=True)
+class Judged:
+    """The judging stage's result for one entry."""
 
+    match: Match
+    court: bool
+    lead: str
+    language: str | None
+    canonical_url: str | None  # kept items only
 
-def unpack_signature(blob: bytes) -> tuple[int, ...]:
-    return tuple(array("I", blob))
+    @property
+    def relevant(self) -> bool:
+        return self.match.verdict == "relevant"
+
+    @property
+    def kept(self) -> bool:
+        return self.match.verdict != "dropped"
+
+    @property
+    def kind(self) -> str:
+        return "court" if self.court else "news"
 
 
 class Monitor:
@@ -107,8 +122,14 @@ class Monitor:
         self.executor = executor
         self.progress = progress
         self.engine = RuleEngine(config.relevance)
-        self.hasher = dedup.MinHasher()
         self.stopwords = frozenset(fold(w) for w in config.case.vocabulary)
+        self.outlets = frozenset(config.case.outlets)
+        self.filer = StoryFiler(
+            db,
+            stopwords=self.stopwords,
+            outlets=self.outlets,
+            window=timedelta(seconds=config.defaults.story_window),
+        )
         self._adhoc: dict[str, SourceConfig] = {}
 
     # -- configuration -------------------------------------------------------------------------
@@ -389,173 +410,132 @@ class Monitor:
         first_poll: bool,
         backfill: bool,
     ) -> None:
+        """Identity, judging, filing the story, storing the item, the alert decision."""
         now = self.clock.now()
         seen_in_doc: dict[str, int] = {}
         max_age = timedelta(seconds=self.config.defaults.alert_max_age)
         for entry in entries:
-            key = dedup.entry_identity(entry, source_format=cfg.format, seen_in_doc=seen_in_doc)
+            key = dedup.entry_identity(
+                entry, source_format=cfg.format, seen_in_doc=seen_in_doc, outlets=self.outlets
+            )
             if items.seen_item(self.db, src["id"], [key]) is not None:
                 continue
-            match = self.judge(entry, cfg, src["kind"])
-            court = match.court or (src["kind"] == "court" and match.verdict == "relevant")
-            kind = "court" if court else "news"
-            if match.verdict == "dropped":
-                # Most entries of a general feed end here: keep a plain excerpt for `why` and
-                # search, and spend sentence splitting and language detection on the rest.
-                lead = summary.excerpt(entry.summary or entry.content)
-                language = entry.language or cfg.language
-            else:
-                lead, language = summary.item_summary(
-                    entry.title,
-                    entry.summary or entry.content,
-                    language=entry.language or cfg.language,
-                )
-            kept = match.verdict != "dropped"
-            canon = dedup.canonical_url(entry.link) if entry.link and kept else None
-            story_id: int | None = None
-            is_new_story = False
-            if match.verdict != "dropped":
-                story_id, is_new_story, alias = self._story_for(
-                    entry, src, canon, kind, match, lead
-                )
-                if alias is not None:  # the same entry under a new guid: remember, nothing new
-                    items.add_seen(self.db, src["id"], [key], alias)
-                    continue
-            new = items.NewItem(
+            judged = self._judge_entry(entry, cfg, src["kind"])
+            place = self._place(entry, src, judged, now) if judged.kept else None
+            if place is not None and place.alias_of is not None:
+                # The same entry under a new guid: remember the key, nothing new.
+                items.add_seen(self.db, src["id"], [key], place.alias_of)
+                continue
+            item_id = self._store_item(src, key, entry, judged, place, now)
+            outcome.new_items += 1
+            if judged.relevant:
+                outcome.relevant += 1
+                if entry.link and summary.needs_article(judged.lead, title=entry.title):
+                    outcome.thin.append((item_id, entry))
+            if place is None:
+                continue
+            filed = self.filer.attach(
+                place,
+                item_id=item_id,
+                lead=judged.lead,
+                relevant=judged.relevant,
+                court=judged.court,
+                now=now,
+            )
+            if judged.court and judged.relevant:
+                self._note_court_act(entry, item_id, now)
+            published = entry.published or entry.updated
+            moment = alerting.Moment(
+                first_poll=first_poll,
+                backfill=backfill,
+                age=None if published is None else now - published,
+                max_age=max_age,
+            )
+            action = alerting.decide(filed, None, moment)
+            if action is alerting.Action.ALERT:
+                self._enqueue_alerts(filed.story_id, filed.kind)
+                outcome.alerts.append(filed.story_id)
+            elif action is alerting.Action.UPDATE:
+                self._rearm_updates(filed.story_id)
+
+    def _judge_entry(self, entry: Entry, cfg: SourceConfig, source_kind: str) -> Judged:
+        """The rules' verdict on an entry, its kind, lead, language and canonical URL."""
+        match = self.judge(entry, cfg, source_kind)
+        relevant = match.verdict == "relevant"
+        court = match.court or (source_kind == "court" and relevant)
+        if match.verdict == "dropped":
+            # Most entries of a general feed end here: keep a plain excerpt for `why` and
+            # search, and spend sentence splitting and language detection on the rest.
+            lead = summary.excerpt(entry.summary or entry.content)
+            language = entry.language or cfg.language
+        else:
+            lead, language = summary.item_summary(
+                entry.title,
+                entry.summary or entry.content,
+                language=entry.language or cfg.language,
+            )
+        kept = match.verdict != "dropped"
+        canon = dedup.canonical_url(entry.link) if entry.link and kept else None
+        return Judged(match, court, lead, language, canon)
+
+    def _place(self, entry: Entry, src: dict, judged: Judged, now: datetime) -> Placement:
+        return self.filer.place(
+            entry,
+            source_id=src["id"],
+            page_url=src["url"] if src["format"] == "page" else None,
+            canonical_url=judged.canonical_url,
+            kind=judged.kind,
+            lead=judged.lead,
+            now=now,
+        )
+
+    def _store_item(
+        self,
+        src: dict,
+        key: str,
+        entry: Entry,
+        judged: Judged,
+        place: Placement | None,
+        now: datetime,
+    ) -> int:
+        match = judged.match
+        item_id = items.insert(
+            self.db,
+            items.NewItem(
                 source_id=src["id"],
                 entry_key=key,
                 title=entry.title,
                 url=entry.link,
-                canonical_url=canon,
+                canonical_url=judged.canonical_url,
                 publisher=entry.publisher,
-                summary=lead,
-                language=language,
+                summary=judged.lead,
+                language=judged.language,
                 published_at=entry.published or entry.updated,
                 fetched_at=now,
-                kind=kind,
-                court=court,
+                kind=judged.kind,
+                court=judged.court,
                 verdict=match.verdict,
                 score=match.score,
                 rules=match.rules,
                 terms=match.terms,
                 reason=match.reason,
-                story_id=story_id,
-            )
-            item_id = items.insert(self.db, new)
-            items.add_seen(self.db, src["id"], [key], item_id)
-            outcome.new_items += 1
-            if match.verdict == "relevant":
-                outcome.relevant += 1
-                if entry.link and summary.needs_article(lead, title=entry.title):
-                    outcome.thin.append((item_id, entry))
-            if story_id is None:
-                continue
-            before_items, before_outlets = stories.attach_item(self.db, story_id, now=now)
-            story = stories.get(self.db, story_id) or {}
-            if is_new_story:
-                stories.set_summary(self.db, story_id, lead, item_id)
-            elif int(story.get("outlet_count") or 0) > before_outlets:
-                # Another outlet's lead may be the more central one; the same outlet again
-                # (an update of its own article) does not change the choice.
-                self._refresh_story_summary(story_id)
-            if court and match.verdict == "relevant":
-                day = (entry.published or now).date().isoformat()
-                timeline.add(
-                    self.db,
-                    date=day,
-                    title=entry.title[:300],
-                    url=entry.link,
-                    kind="court",
-                    origin="item",
-                    item_id=item_id,
-                )
-            became_relevant = False
-            if match.verdict == "relevant" and not story.get("relevant"):
-                stories.set_relevant(self.db, story_id, kind=kind)
-                became_relevant = True
-            elif court and story.get("kind") != "court":
-                stories.set_relevant(self.db, story_id, kind="court")
-            published = entry.published or entry.updated
-            fresh = published is None or now - published <= max_age
-            may_alert = (backfill or not first_poll) and (fresh or backfill)
-            if became_relevant and may_alert:
-                self._enqueue_alerts(story_id, "court" if court else str(story.get("kind")))
-                outcome.alerts.append(story_id)
-            elif not became_relevant and story.get("relevant"):
-                after = stories.get(self.db, story_id) or {}
-                if int(after.get("outlet_count") or 0) > before_outlets and before_items > 0:
-                    self._rearm_updates(story_id)
-
-    def _story_for(
-        self,
-        entry: Entry,
-        src: dict,
-        canon: str | None,
-        kind: str,
-        match: Match,
-        lead: str,
-    ) -> tuple[int, bool, int | None]:
-        """Find or create the story of an entry: (story id, created?, alias item id or None)."""
-        keys = dedup.story_match_keys(
-            entry,
-            stopwords=self.stopwords,
-            source_url=src["url"] if src["format"] == "page" else None,
+                story_id=None if place is None else place.story_id,
+            ),
         )
-        window = timedelta(seconds=self.config.defaults.story_window)
-        story_id = stories.find_by_keys(self.db, keys, titles_since=self.clock.now() - window)
-        sig: tuple[int, ...] | None = None
-        bands: list[str] = []
-        if story_id is None:
-            sig = self.hasher.signature(dedup.near_duplicate_text(entry, stopwords=self.stopwords))
-            bands = self.hasher.band_keys(sig)
-            recent = stories.band_candidates(self.db, bands, since=self.clock.now() - window)
-            for cand_id, blob in recent:
-                if dedup.is_near_duplicate(sig, unpack_signature(blob)):
-                    story_id = cand_id
-                    break
-        if story_id is not None:
-            alias = self._same_entry_again(story_id, src["id"], canon, entry.title)
-            if alias is not None:
-                return story_id, False, alias
-            stories.add_keys(self.db, story_id, keys)
-            return story_id, False, None
-        assert sig is not None
-        title, _ = dedup.split_publisher(entry.title, entry.publisher)
-        story_id = stories.create(
+        items.add_seen(self.db, src["id"], [key], item_id)
+        return item_id
+
+    def _note_court_act(self, entry: Entry, item_id: int, now: datetime) -> None:
+        """A relevant court item is a dated act of the case: it goes on the timeline."""
+        timeline.add(
             self.db,
-            title=title,
+            date=(entry.published or now).date().isoformat(),
+            title=entry.title[:300],
             url=entry.link,
-            kind=kind,
-            relevant=False,  # set by the caller when the first relevant item attaches
-            now=self.clock.now(),
-            published_at=entry.published,
-            summary=lead,
-            signature=pack_signature(sig),
+            kind="court",
+            origin="item",
+            item_id=item_id,
         )
-        stories.add_keys(self.db, story_id, keys + bands)
-        return story_id, True, None
-
-    def _same_entry_again(
-        self, story_id: int, source_id: int, canon: str | None, title: str
-    ) -> int | None:
-        """An item of this source in the story with the same URL or title: a re-guided entry."""
-        row = self.db.execute(
-            "SELECT id FROM items WHERE story_id = ? AND source_id = ?"
-            " AND ((? IS NOT NULL AND canonical_url = ?) OR title = ?) LIMIT 1",
-            (story_id, source_id, canon, canon, title),
-        ).fetchone()
-        return int(row[0]) if row else None
-
-    def _refresh_story_summary(self, story_id: int) -> None:
-        found = self.db.execute(
-            "SELECT id, summary FROM items WHERE story_id = ? AND summary != ''"
-            " ORDER BY id LIMIT 12",
-            (story_id,),
-        ).fetchall()
-        if len(found) < 2:
-            return
-        best = summary.story_summary([r[1] for r in found])
-        stories.set_summary(self.db, story_id, found[best][1], int(found[best][0]))
 
     def _enqueue_alerts(self, story_id: int, kind: str) -> None:
         now = self.clock.now()

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from array import array
 from datetime import datetime
 
 from sqlite_utils import Database
 
 from storage.db import one, rows
 from storage.timeutil import iso
+
+
+def pack_signature(sig: tuple[int, ...]) -> bytes:
+    """A MinHash signature as the BLOB stored in `stories.signature` (32-bit values)."""
+    return array("I", sig).tobytes()
+
+
+def unpack_signature(blob: bytes) -> tuple[int, ...]:
+    return tuple(array("I", blob))
 
 
 def find_by_keys(
@@ -37,8 +47,8 @@ def find_by_keys(
 
 def band_candidates(
     db: Database, band_keys: list[str], *, since: datetime | None = None, limit: int = 50
-) -> list[tuple[int, bytes]]:
-    """Stories sharing at least one LSH band with a signature: (story id, signature blob)."""
+) -> list[tuple[int, tuple[int, ...]]]:
+    """Stories sharing at least one LSH band with a signature: (story id, signature)."""
     if not band_keys:
         return []
     marks = ",".join("?" for _ in band_keys)
@@ -49,7 +59,7 @@ def band_candidates(
         f" AND stories.last_seen_at >= ? ORDER BY stories.id DESC LIMIT ?",
         (*band_keys, iso(since) or "", limit),
     )
-    return [(int(r[0]), bytes(r[1])) for r in cur.fetchall()]
+    return [(int(r[0]), unpack_signature(bytes(r[1]))) for r in cur.fetchall()]
 
 
 def create(
@@ -62,7 +72,7 @@ def create(
     now: datetime,
     published_at: datetime | None,
     summary: str,
-    signature: bytes | None,
+    signature: tuple[int, ...] | None,
 ) -> int:
     cur = db.execute(
         """INSERT INTO stories (title, url, kind, relevant, first_seen_at, last_seen_at,
@@ -77,7 +87,7 @@ def create(
             iso(now),
             iso(published_at),
             summary,
-            signature,
+            None if signature is None else pack_signature(signature),
         ),
     )
     return int(cur.lastrowid or 0)
@@ -88,6 +98,27 @@ def add_keys(db: Database, story_id: int, keys: list[str]) -> None:
         "INSERT OR IGNORE INTO story_keys (key, story_id) VALUES (?, ?)",
         [(k, story_id) for k in keys],
     )
+
+
+def same_entry_again(
+    db: Database, story_id: int, source_id: int, canonical_url: str | None, title: str
+) -> int | None:
+    """An item of this source in the story with the same URL or title (a re-guided entry)."""
+    row = db.execute(
+        "SELECT id FROM items WHERE story_id = ? AND source_id = ?"
+        " AND ((? IS NOT NULL AND canonical_url = ?) OR title = ?) LIMIT 1",
+        (story_id, source_id, canonical_url, canonical_url, title),
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def item_leads(db: Database, story_id: int, *, limit: int = 12) -> list[tuple[int, str]]:
+    """(item id, lead) of a story's first items that have a lead: candidates for its summary."""
+    found = db.execute(
+        "SELECT id, summary FROM items WHERE story_id = ? AND summary != '' ORDER BY id LIMIT ?",
+        (story_id, limit),
+    ).fetchall()
+    return [(int(r[0]), str(r[1])) for r in found]
 
 
 def outlet_of(item_publisher: str | None, source_name: str) -> str:

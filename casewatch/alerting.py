@@ -1,0 +1,74 @@
+"""The alert decision: one pure function of what filing an item did, and when it arrived.
+
+The story unit (`casewatch.filing`) and the event unit say what happened (a new story, a story
+joined by another outlet, a new event, an event joined by another story); `decide` turns that
+into what the channel should hear: a new alert, an update of an alert already posted, or
+nothing. No I/O: every rule has a row in tests/test_alerting.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+
+
+class Action(Enum):
+    NONE = "none"
+    ALERT = "alert"  # post a new alert
+    UPDATE = "update"  # edit the alert already posted (another outlet or report joined)
+
+
+@dataclass(frozen=True)
+class StoryFiled:
+    """What the story unit did with one kept item."""
+
+    story_id: int
+    new_story: bool  # the item started the story
+    became_relevant: bool  # the story's first relevant item (new story, or a context one promoted)
+    joined: bool  # another outlet joined a relevant story that already had items
+    kind: str  # the alert kind after filing: news | court
+
+
+@dataclass(frozen=True)
+class EventFiled:
+    """What the event unit did with a story that became relevant."""
+
+    event_id: int
+    new_event: bool  # the story started the event
+    alert_story_id: int  # the story whose alert stands for the event (its first story)
+
+
+@dataclass(frozen=True)
+class Moment:
+    """When the item arrived: a source's first poll, a backfill run, the item's age."""
+
+    first_poll: bool = False
+    backfill: bool = False
+    age: timedelta | None = None  # now - published; None when the entry has no date
+    max_age: timedelta = timedelta(days=14)
+
+    @property
+    def may_alert(self) -> bool:
+        """A first poll alerts nothing (adding a feed must not flood the channel) and an old
+        entry re-surfacing is not news; `--backfill` lifts both."""
+        if self.backfill:
+            return True
+        fresh = self.age is None or self.age <= self.max_age
+        return not self.first_poll and fresh
+
+
+def decide(story: StoryFiled, event: EventFiled | None, moment: Moment) -> Action:
+    """What the channel hears about one filed item.
+
+    `event` is None when the story did not become relevant (or no event stage ran): the story
+    is then the unit. Only a new development alerts; a report joining a known one edits the
+    alert already posted (whenever it arrives: an update is never a new message).
+    """
+    if story.became_relevant:
+        if event is not None and not event.new_event:
+            return Action.UPDATE
+        return Action.ALERT if moment.may_alert else Action.NONE
+    if story.joined:
+        return Action.UPDATE
+    return Action.NONE

@@ -1,0 +1,147 @@
+"""File the story: which story a kept item belongs to, and what filing it there changed.
+
+Two steps around the item's insert (the item row needs its story id, the story's counts need
+the item row): `place` finds the story (exact keys, then MinHash LSH candidates within the
+story window) or creates one, and recognises the same entry of a source under a new guid;
+`attach` refreshes the story's counts, chooses its summary, promotes it to relevant, and
+returns a `StoryFiled` saying what happened. SQL lives in `storage.stories`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from casewatch import dedup, summary
+from casewatch.alerting import StoryFiled
+from casewatch.model import Entry
+from storage import stories
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The story of a kept item, found or created before the item is stored."""
+
+    story_id: int
+    created: bool
+    alias_of: int | None = None  # the same entry of this source under a new guid: that item
+
+
+class StoryFiler:
+    """Story matching, aliases and summary choice, for items the rules kept."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        stopwords: frozenset[str],
+        outlets: frozenset[str],
+        window: timedelta,
+        hasher: dedup.MinHasher | None = None,
+    ) -> None:
+        self.db = db
+        self.stopwords = stopwords
+        self.outlets = outlets
+        self.window = window
+        self.hasher = hasher or dedup.MinHasher()
+
+    def place(
+        self,
+        entry: Entry,
+        *,
+        source_id: int,
+        page_url: str | None,
+        canonical_url: str | None,
+        kind: str,
+        lead: str,
+        now: datetime,
+    ) -> Placement:
+        """Find or create the story of an entry. `page_url`: the listing of a page source,
+        whose links back to itself name no article."""
+        keys = dedup.story_match_keys(
+            entry, stopwords=self.stopwords, source_url=page_url, outlets=self.outlets
+        )
+        since = now - self.window
+        story_id = stories.find_by_keys(self.db, keys, titles_since=since)
+        sig: tuple[int, ...] | None = None
+        bands: list[str] = []
+        if story_id is None:
+            text = dedup.near_duplicate_text(entry, stopwords=self.stopwords, outlets=self.outlets)
+            sig = self.hasher.signature(text)
+            bands = self.hasher.band_keys(sig)
+            for cand_id, cand_sig in stories.band_candidates(self.db, bands, since=since):
+                if dedup.is_near_duplicate(sig, cand_sig):
+                    story_id = cand_id
+                    break
+        if story_id is not None:
+            alias = stories.same_entry_again(
+                self.db, story_id, source_id, canonical_url, entry.title
+            )
+            if alias is not None:
+                return Placement(story_id, created=False, alias_of=alias)
+            stories.add_keys(self.db, story_id, keys)
+            return Placement(story_id, created=False)
+        assert sig is not None
+        title, _ = dedup.split_publisher(entry.title, entry.publisher, outlets=self.outlets)
+        story_id = stories.create(
+            self.db,
+            title=title,
+            url=entry.link,
+            kind=kind,
+            relevant=False,  # set by `attach` when the first relevant item joins
+            now=now,
+            published_at=entry.published,
+            summary=lead,
+            signature=sig,
+        )
+        stories.add_keys(self.db, story_id, keys + bands)
+        return Placement(story_id, created=True)
+
+    def attach(
+        self,
+        placement: Placement,
+        *,
+        item_id: int,
+        lead: str,
+        relevant: bool,
+        court: bool,
+        now: datetime,
+    ) -> StoryFiled:
+        """Count the stored item in its story, re-choose the summary, promote the story."""
+        story_id = placement.story_id
+        before_items, before_outlets = stories.attach_item(self.db, story_id, now=now)
+        story = stories.get(self.db, story_id) or {}
+        outlets_now = int(story.get("outlet_count") or 0)
+        if placement.created:
+            stories.set_summary(self.db, story_id, lead, item_id)
+        elif outlets_now > before_outlets:
+            # Another outlet's lead may be the more central one; the same outlet again (an
+            # update of its own article) does not change the choice.
+            self._refresh_summary(story_id)
+        was_relevant = bool(story.get("relevant"))
+        became_relevant = relevant and not was_relevant
+        if became_relevant:
+            stories.set_relevant(self.db, story_id, kind="court" if court else "news")
+        elif court and story.get("kind") != "court":
+            stories.set_relevant(self.db, story_id, kind="court")
+        return StoryFiled(
+            story_id=story_id,
+            new_story=placement.created,
+            became_relevant=became_relevant,
+            joined=(
+                not became_relevant
+                and was_relevant
+                and outlets_now > before_outlets
+                and before_items > 0
+            ),
+            kind="court" if court else str(story.get("kind") or "news"),
+        )
+
+    def _refresh_summary(self, story_id: int) -> None:
+        found = stories.item_leads(self.db, story_id)
+        if len(found) < 2:
+            return
+        best = summary.story_summary([lead for _, lead in found])
+        stories.set_summary(self.db, story_id, found[best][1], found[best][0])
