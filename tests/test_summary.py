@@ -304,6 +304,27 @@ def test_language_detection_names_the_iso_639_1_code(code: str) -> None:
     assert detect_language(description) == code
 
 
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("国際刑事裁判所の検察官は新たな証拠を受け取ったと発表した", "ja"),
+        ("국제형사재판소 검사는 위구르 단체의 새로운 증거를 받았다고 밝혔다", "ko"),
+        ("新疆维吾尔自治区高级人民法院发布年度工作报告.", "zh"),
+    ],
+)
+def test_chinese_japanese_and_korean_are_told_apart_by_their_scripts(text: str, code: str) -> None:
+    assert detect_language(text) == code
+
+
+def test_titles_before_names_do_not_end_english_sentences() -> None:
+    text = "Prof. Adrian Zenz and Mr. Dixon spoke on Tuesday. Both called for an investigation."
+
+    assert split_sentences(text, language="en") == [
+        "Prof. Adrian Zenz and Mr. Dixon spoke on Tuesday.",
+        "Both called for an investigation.",
+    ]
+
+
 def test_language_of_very_short_text_is_unknown() -> None:
     assert detect_language("ICC") is None
     assert detect_language("Uyghur ICC") is None
