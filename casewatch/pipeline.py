@@ -390,13 +390,14 @@ class Monitor:
             base = self.engine.judge(entry.title, text, source=cfg.rules, kind=kind)
             if base.verdict == "relevant":
                 return base
+            court, label = self.engine.court_label(entry.title, text, source=cfg.rules, kind=kind)
             return Match(
                 verdict="relevant",
                 score=max(base.score, 0.0),
                 rules=(*base.rules, "source:all"),
                 terms=base.terms,
-                reason=f"kept: every entry of {cfg.name} is relevant (relevance: all)",
-                court=kind == "court",
+                reason=f"kept: every entry of {cfg.name} is relevant (relevance: all); {label}",
+                court=court,
             )
         return self.engine.judge(entry.title, text, source=cfg.rules, kind=kind)
 
@@ -462,7 +463,7 @@ class Monitor:
         """The rules' verdict on an entry, its kind, lead, language and canonical URL."""
         match = self.judge(entry, cfg, source_kind)
         relevant = match.verdict == "relevant"
-        court = match.court or (source_kind == "court" and relevant)
+        court = match.court and relevant  # the rules decide; a court's own feed is a forum
         if match.verdict == "dropped":
             # Most entries of a general feed end here: keep a plain excerpt for `why` and
             # search, and spend sentence splitting and language detection on the rest.

@@ -213,7 +213,11 @@ class RelevanceSettings(BaseModel):
     rules: list[Rule] = Field(default_factory=list)
     drop: list[Veto] = Field(default_factory=list)  # vetoes: verdict dropped
     demote: list[Veto] = Field(default_factory=list)  # caps: relevant becomes context
-    court_groups: list[str] = Field(default_factory=list)  # groups that mark a court development
+    # The court label (a relevant item that reports an act in a proceeding). With `court_acts`
+    # empty, any group of `court_groups` found is enough (the old, loose rule).
+    court_groups: list[str] = Field(default_factory=list)  # a forum or a party is named
+    court_acts: list[str] = Field(default_factory=list)  # an act: filed, ruled, hearing ...
+    court_unless: list[str] = Field(default_factory=list)  # in the title: a feature, a vote ...
 
     @field_validator("groups")
     @classmethod
@@ -230,7 +234,7 @@ class RelevanceSettings(BaseModel):
             return rules
         return _unknown_groups(info.field_name or "rules", rules, groups)
 
-    @field_validator("court_groups")
+    @field_validator("court_groups", "court_acts", "court_unless")
     @classmethod
     def _court_groups_known(cls, names: list[str], info: ValidationInfo) -> list[str]:
         groups = info.data.get("groups")
@@ -238,7 +242,7 @@ class RelevanceSettings(BaseModel):
             for name in names:
                 if name not in groups:
                     raise ValueError(
-                        f"court_groups names unknown group {name!r} "
+                        f"{info.field_name} names unknown group {name!r} "
                         f"(known groups: {', '.join(sorted(groups)) or 'none'})"
                     )
         return names
@@ -270,6 +274,8 @@ class RelevanceSettings(BaseModel):
             "drop": [r for r in self.drop if r.name not in off] + list(source.drop),
             "demote": [r for r in self.demote if r.name not in off] + list(source.demote),
             "court_groups": list(self.court_groups),
+            "court_acts": list(self.court_acts),
+            "court_unless": list(self.court_unless),
         }
         try:
             return RelevanceSettings.model_validate(merged)
@@ -394,6 +400,8 @@ class _Compiled:
         self.drop = [_compile_rule(r) for r in settings.drop]
         self.demote = [_compile_rule(r) for r in settings.demote]
         self.court_groups = frozenset(settings.court_groups)
+        self.court_acts = frozenset(settings.court_acts)
+        self.court_unless = frozenset(settings.court_unless)
 
     def scan(self, text: str, found: set[int]) -> None:
         """Add to `found` the id of every term that occurs in `text`."""
@@ -433,6 +441,45 @@ class _Compiled:
             if group in rule.shown and group not in first:
                 first[group] = self.labels[i]
         return " + ".join(first[g] for g in rule.shown if g in first)
+
+    def _first(self, ids: Iterable[int], wanted: frozenset[str]) -> str:
+        """The first 'group:term' found among the groups wanted."""
+        return next((self.labels[i] for i in sorted(ids) if self.group_of[i] in wanted), "")
+
+    def court_label(self, title: str, text: str, kind: str, ids: list[int]) -> tuple[bool, str]:
+        """Whether a kept text reports an act in a proceeding (court) or is news, and why.
+
+        Court: a forum or party is named (or the source is a court's own) and an act of the
+        proceeding (filed, ruled, hearing, judgment ...) is in the title, or in the text's first
+        sentence when the title names the forum. News: anything else, and whatever reads, by its
+        title, as a feature, interview, analysis, op-ed, vote, statement, report or reaction.
+        """
+        found = {self.group_of[i] for i in ids}
+        forum = self._first(ids, self.court_groups)
+        if not self.court_acts:  # the loose rule: a forum named is enough
+            if kind == "court":
+                return True, "court: a court's own source"
+            if forum:
+                return True, f"court: {forum}"
+            return False, "news: no forum named"
+        title_ids: set[int] = set()
+        self.scan(title, title_ids)
+        genre = self._first(title_ids, self.court_unless)
+        if genre:
+            return False, f"news: the title reads as news ({genre})"
+        if not forum and kind != "court":
+            return False, "news: no forum or party named"
+        act = self._first(title_ids, self.court_acts)
+        if not act and text and self.court_acts & found:
+            title_forum = self._first(title_ids, self.court_groups) or kind == "court"
+            lead_ids: set[int] = set()
+            self.scan(_first_sentence(text), lead_ids)
+            if title_forum:
+                act = self._first(lead_ids, self.court_acts)
+        if not act:
+            return False, "news: no act of a proceeding in the title or lead"
+        where = forum or "a court's own source"
+        return True, f"court: {act} + {where}"
 
     def judge(self, title: str, text: str, kind: str) -> Match:
         found: set[int] = set()
@@ -474,8 +521,8 @@ class _Compiled:
                 return Match(
                     "context", score, tuple(names + [r.name for r in caps]), terms, reason, False
                 )
-            court = kind == "court" or not self.court_groups.isdisjoint(groups)
-            reason = f"kept: {listing(fired, weights)}, score {_num(score)} >= {_num(t)}"
+            court, label = self.court_label(title, text, kind, ids)
+            reason = f"kept: {listing(fired, weights)}, score {_num(score)} >= {_num(t)}; {label}"
             return Match("relevant", score, tuple(names), terms, reason, court)
         if score > 0:
             reason = f"context: {listing(fired, weights)}, score {_num(score)} < {_num(t)}"
@@ -487,6 +534,16 @@ class _Compiled:
         else:
             reason = f"dropped: no case term found, score 0 < {_num(t)}"
         return Match("dropped", score, tuple(names), terms, reason, False)
+
+
+def _first_sentence(text: str, limit: int = 300) -> str:
+    """The text up to its first full stop (at most `limit` characters): the lead's claim."""
+    head = text[:limit]
+    for mark in (". ", "。", "! ", "? "):
+        at = head.find(mark)
+        if at > 0:
+            head = head[: at + 1]
+    return head
 
 
 def _match_phrases(
@@ -538,6 +595,15 @@ class RuleEngine:
         """Decide whether a title + text is relevant, context or dropped, and say why."""
         compiled = self._base if source is None else self._compiled_for(source)
         return compiled.judge(title, text, kind)
+
+    def court_label(
+        self, title: str, text: str, *, source: SourceRelevance | None = None, kind: str = "news"
+    ) -> tuple[bool, str]:
+        """Whether a text kept for another reason (`relevance: all`) is a court development."""
+        compiled = self._base if source is None else self._compiled_for(source)
+        found: set[int] = set()
+        compiled.scan(f"{title}{_BETWEEN}{text}" if title and text else title or text, found)
+        return compiled.court_label(title, text, kind, sorted(found))
 
     def _compiled_for(self, source: SourceRelevance) -> _Compiled:
         cached = self._per_source.get(id(source))

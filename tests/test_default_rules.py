@@ -42,12 +42,33 @@ def test_headline_is_judged_as_expected(engine: RuleEngine, row: dict[str, Any])
     )
 
 
+KINDED = [row for row in ROWS if "kind" in row]
+
+
+@pytest.mark.parametrize("row", KINDED, ids=[row["id"] for row in KINDED])
+def test_headline_is_labelled_court_only_when_it_reports_an_act_in_a_proceeding(
+    engine: RuleEngine, row: dict[str, Any]
+) -> None:
+    match = engine.judge(row["title"], row.get("text", ""))
+    got = "court" if match.court else "news"
+    assert got == row["kind"], (
+        f"{row['id']} ({row['family']}): expected {row['kind']}, got {got}: "
+        f"{match.reason} | {row['title']!r}"
+    )
+
+
+def test_headline_table_labels_both_court_and_news() -> None:
+    kinds = Counter(row["kind"] for row in KINDED)
+    assert kinds["court"] >= 30 and kinds["news"] >= 30, kinds
+    assert all(row["expect"] == "relevant" for row in KINDED), "only kept items carry a label"
+
+
 def test_headline_table_covers_both_sides_in_many_languages() -> None:
     ids = [row["id"] for row in ROWS]
     assert len(ids) == len(set(ids)), "row ids must be unique"
     assert len(ROWS) >= 80
     for row in ROWS:
-        assert set(row) <= {"id", "lang", "family", "expect", "title", "text"}, row["id"]
+        assert set(row) <= {"id", "lang", "family", "expect", "kind", "title", "text"}, row["id"]
         assert row["expect"] in {"relevant", "context", "dropped"}, row["id"]
     kept_languages = {row["lang"] for row in ROWS if row["expect"] == "relevant"}
     assert {"en", "es", "fr", "de", "tr", "zh", "ru", "ja"} <= kept_languages

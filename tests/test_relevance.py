@@ -144,7 +144,8 @@ def test_score_equal_to_threshold_is_relevant() -> None:
 
 def test_reasons_explain_the_verdict(engine: RuleEngine) -> None:
     assert engine.judge("Uyghur lawyers", "at the International Criminal Court").reason == (
-        "kept: case-forum (people:Uyghur + forum:International Criminal Court), score 2 >= 2"
+        "kept: case-forum (people:Uyghur + forum:International Criminal Court), score 2 >= 2; "
+        "court: forum:International Criminal Court"
     )
     assert engine.judge("T20: ICC final", "").reason == "dropped by cricket (sport:T20)"
     assert (
@@ -156,7 +157,7 @@ def test_reasons_explain_the_verdict(engine: RuleEngine) -> None:
     )
     assert engine.judge("Geoffrey Nice at the ICC with Uyghur groups", "").reason == (
         "kept: case-forum (people:Uyghur + forum:ICC) +2, names (names:Geoffrey Nice) +3, "
-        "score 5 >= 2"
+        "score 5 >= 2; court: forum:ICC"
     )
     assert engine.judge("ICC and Ukraine", "").reason == (
         "dropped: elsewhere (situations:Ukraine) -1, score -1 <= 0"
@@ -175,6 +176,68 @@ def test_court_flag_needs_a_relevant_item_and_court_vocabulary_or_kind(
     assert engine.judge("Geoffrey Nice speaks", "", kind="court").court is True
     assert engine.judge("Protest in Xinjiang", "", kind="court").court is False  # context
     assert engine.judge("Uyghur cotton and the ICC", "").court is False  # demoted
+
+
+@pytest.fixture(scope="module")
+def acts() -> RuleEngine:
+    groups = settings().groups | {
+        "act": ["filed", "rules", "ruling", "decision", "hearing"],
+        "genre": ["Opinion", "analysis", "interview", "votes", "welcome*", "years after"],
+    }
+    return RuleEngine(settings(groups=groups, court_acts=["act"], court_unless=["genre"]))
+
+
+COURT_LABELS = [
+    # (title, text, source kind, court?, the reason's end)
+    (
+        "Uyghur groups filed a complaint at the ICC",
+        "",
+        "news",
+        True,
+        "court: act:filed + forum:ICC",
+    ),
+    # an act in the lead's first sentence counts when the title names the forum
+    ("Uyghur case at the ICC", "The Court rules today. More.", "news", True, "court: act:rules"),
+    # ... but not further down the text, where features recall old decisions
+    ("Uyghur case at the ICC", "Exiles wait. The 2020 decision stands.", "news", False, "lead"),
+    # ... nor when the title does not name the forum
+    ("Uyghur exiles wait", "The ICC decision stands. More.", "news", False, "lead"),
+    # no forum, no party: a ruling of nobody
+    ("Geoffrey Nice ruling", "", "news", False, "news: no forum or party named"),
+    # a court's own source is the forum
+    ("Geoffrey Nice hearing", "", "court", True, "court: act:hearing + a court's own source"),
+    # ... and still needs an act: a court's feed also publishes statements and reports
+    ("Geoffrey Nice speaks", "", "court", False, "no act of a proceeding"),
+    # genres in the title make it news, whatever act it is about
+    ("Opinion: the ICC ruling failed Uyghur exiles", "", "news", False, "(genre:Opinion)"),
+    ("Uyghur groups welcome ICC decision", "", "news", False, "(genre:welcome*)"),
+    (
+        "Five years after the ICC decision, Uyghur exiles wait",
+        "",
+        "news",
+        False,
+        "genre:years after",
+    ),
+    ("UN council votes on Uyghur ICC ruling", "", "court", False, "(genre:votes)"),
+]
+
+
+@pytest.mark.parametrize(("title", "text", "kind", "court", "why"), COURT_LABELS)
+def test_court_label_needs_an_act_and_a_forum_and_no_news_genre_in_the_title(
+    acts: RuleEngine, title: str, text: str, kind: str, court: bool, why: str
+) -> None:
+    match = acts.judge(title, text, kind=kind)
+    assert match.verdict == "relevant", match.reason
+    assert match.court is court, match.reason
+    assert why in match.reason.rsplit("; ", 1)[-1], match.reason
+
+
+def test_court_label_of_an_item_kept_for_another_reason(acts: RuleEngine) -> None:
+    assert acts.court_label("ICC hearing", "", kind="news") == (
+        True,
+        "court: act:hearing + forum:ICC",
+    )
+    assert acts.court_label("Weather", "", kind="court")[0] is False
 
 
 # --- per-source overrides ------------------------------------------------------------------------
@@ -269,6 +332,8 @@ def test_source_overrides_that_do_not_fit_are_refused(
             "Extra inputs are not permitted",
         ),
         ({"court_groups": ["courts"]}, ("court_groups",), "unknown group 'courts'"),
+        ({"court_acts": ["acts"]}, ("court_acts",), "court_acts names unknown group 'acts'"),
+        ({"court_unless": ["op-ed"]}, ("court_unless",), "unknown group 'op-ed'"),
         ({"threshold": 0}, ("threshold",), "greater than 0"),
         ({"groups": {"people": []}}, ("groups",), "group 'people' has no terms"),
         ({"groups": {"bad name": ["x"]}}, ("groups",), "group name 'bad name'"),
