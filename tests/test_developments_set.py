@@ -21,10 +21,10 @@ SET_PATH = Path(__file__).resolve().parent / "fixtures" / "developments.yaml"
 
 # What the set holds at least. The issue (10 point 5) asks for 200 reports in 40 developments,
 # 30 of them not in English; these rise to that as the set grows.
-MIN_REPORTS = 125
-MIN_DEVELOPMENTS = 34
+MIN_REPORTS = 176
+MIN_DEVELOPMENTS = 40
 MIN_NOT_ENGLISH = 30
-MIN_NEAR_MISSES = 17
+MIN_NEAR_MISSES = 25
 # About half of the set is this project's own case, the rest other legal cases.
 OWN_CASE = "uyghur-icc"
 OWN_CASE_SHARE = (0.3, 0.75)
