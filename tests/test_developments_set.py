@@ -19,15 +19,16 @@ from ruamel.yaml import YAML
 
 SET_PATH = Path(__file__).resolve().parent / "fixtures" / "developments.yaml"
 
-# What the set holds at least. The issue (10 point 5) asks for 200 reports in 40 developments,
-# 30 of them not in English; these rise to that as the set grows.
-MIN_REPORTS = 176
+# What the set must hold (issue 10 point 5).
+MIN_REPORTS = 200
 MIN_DEVELOPMENTS = 40
 MIN_NOT_ENGLISH = 30
-MIN_NEAR_MISSES = 25
+MIN_NEAR_MISSES = 20
+# The languages the issue names for matching across languages: each must be in the set.
+NAMED_LANGUAGES = {"fr", "es", "de", "tr", "zh"}
 # About half of the set is this project's own case, the rest other legal cases.
 OWN_CASE = "uyghur-icc"
-OWN_CASE_SHARE = (0.3, 0.75)
+OWN_CASE_SHARE = (0.3, 0.7)
 
 KINDS = {"court", "news"}
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -142,6 +143,7 @@ def test_set_is_as_large_as_the_issue_asks() -> None:
     assert len(DEVELOPMENTS) >= MIN_DEVELOPMENTS
     assert len(not_english) >= MIN_NOT_ENGLISH
     assert len(NEAR_MISSES) >= MIN_NEAR_MISSES
+    assert {r["language"] for r in not_english} >= NAMED_LANGUAGES
 
 
 def test_set_mixes_this_case_with_other_legal_cases() -> None:
@@ -149,6 +151,13 @@ def test_set_mixes_this_case_with_other_legal_cases() -> None:
     low, high = OWN_CASE_SHARE
     assert low <= own / len(DEVELOPMENTS) <= high
     assert {dev["kind"] for dev in DEVELOPMENTS} == KINDS
+    # Analysis and opinion about a court act are labelled news report by report.
+    assert any(
+        r.get("kind") == "news"
+        for dev in DEVELOPMENTS
+        if dev["kind"] == "court"
+        for r in dev["reports"]
+    )
 
 
 def test_set_has_several_outlets_for_most_developments() -> None:
