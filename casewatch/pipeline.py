@@ -100,6 +100,13 @@ class Judged:
         return "court" if self.court else "news"
 
 
+def timeline_day(published: datetime | None, now: datetime) -> str:
+    """The timeline date of a development: the day it was published, or today when it has no
+    date or claims a moment after now (a feed's clock or time zone gone wrong)."""
+    when = published if published is not None and published <= now else now
+    return when.date().isoformat()
+
+
 class Monitor:
     """The case monitor: owns the decisions of a poll cycle; resources are injected."""
 
@@ -444,7 +451,7 @@ class Monitor:
                 now=now,
             )
             if judged.court and judged.relevant:
-                self._note_court_act(entry, item_id, now)
+                self._note_court_act(filed.story_id, entry, item_id, judged.canonical_url, now)
             published = entry.published or entry.updated
             moment = alerting.Moment(
                 first_poll=first_poll,
@@ -526,15 +533,20 @@ class Monitor:
         items.add_seen(self.db, src["id"], [key], item_id)
         return item_id
 
-    def _note_court_act(self, entry: Entry, item_id: int, now: datetime) -> None:
-        """A relevant court item is a dated act of the case: it goes on the timeline."""
-        timeline.add(
+    def _note_court_act(
+        self, story_id: int, entry: Entry, item_id: int, canonical: str | None, now: datetime
+    ) -> None:
+        """A relevant court development goes on the timeline: once per story, under the story's
+        headline, with the article's clean address (tracking stripped, never a search engine's
+        redirect), on the day it was published (never a future day)."""
+        story = stories.get(self.db, story_id) or {}
+        link = canonical or entry.link
+        timeline.add_court_act(
             self.db,
-            date=(entry.published or now).date().isoformat(),
-            title=entry.title[:300],
-            url=entry.link,
-            kind="court",
-            origin="item",
+            story_id=story_id,
+            date=timeline_day(entry.published or entry.updated, now),
+            title=str(story.get("title") or entry.title)[:300],
+            url=None if link is None or dedup.is_opaque_link(link) else link,
             item_id=item_id,
         )
 

@@ -26,6 +26,30 @@ def add(
     return cur.rowcount > 0
 
 
+def add_court_act(
+    db: Database,
+    *,
+    story_id: int,
+    date: str,
+    title: str,
+    url: str | None,
+    item_id: int,
+    near_days: int = 2,
+) -> bool:
+    """Add a court development found in the feeds, once per story; not when a configured court
+    event lies within `near_days` of it (that event is the development). True if added."""
+    known = db.execute(
+        "SELECT 1 FROM timeline JOIN items ON items.id = timeline.item_id"
+        " WHERE timeline.origin = 'item' AND items.story_id = ?"
+        " UNION ALL SELECT 1 FROM timeline WHERE origin = 'config' AND kind = 'court'"
+        " AND abs(julianday(date) - julianday(?)) <= ? LIMIT 1",
+        (story_id, date, near_days),
+    ).fetchone()
+    if known is not None:
+        return False
+    return add(db, date=date, title=title, url=url, kind="court", origin="item", item_id=item_id)
+
+
 def sync_configured(db: Database, events: list[dict]) -> None:
     """Make configured events match the config (items added automatically are kept)."""
     with db.atomic():
