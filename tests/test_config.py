@@ -150,3 +150,71 @@ def test_source_by_url_follows_a_copy_with_other_sources() -> None:
     emptied = cfg.model_copy(update={"sources": []})
     assert emptied.source_by_url(url) is None
     assert cfg.source_by_url(url) is cfg.sources[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# the parsed-config cache
+
+
+@pytest.fixture
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "casewatch"
+
+
+def test_a_valid_config_is_read_from_the_cache_the_second_time(
+    tmp_path: Path, cache_home: Path
+) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(GOOD + "timeline:\n  - {date: 2020-12-14, title: Decision}\n")
+    first = load_config(path)
+    cached = list(cache_home.glob("config-*.json"))
+    assert len(cached) == 1
+    # The cached copy is what the second load reads: a changed copy shows through.
+    cached[0].write_text(cached[0].read_text().replace("Test case", "Cached case"))
+
+    second = load_config(path)
+
+    assert first.case.name == "Test case"
+    assert second.case.name == "Cached case"
+    assert second.timeline == first.timeline  # dates survive the cache
+
+
+def test_a_changed_file_is_parsed_again(tmp_path: Path, cache_home: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(GOOD)
+    load_config(path)
+    path.write_text(GOOD.replace("Test case", "Edited case"))
+
+    assert load_config(path).case.name == "Edited case"
+
+
+def test_an_invalid_config_is_never_cached(tmp_path: Path, cache_home: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(GOOD.replace("name: Test case", "nme: Test case"))
+    for _ in range(2):
+        with pytest.raises(ConfigError, match=r"feeds.yaml:2: case.nme: unknown key"):
+            load_config(path)
+    assert not cache_home.exists() or not list(cache_home.iterdir())
+
+
+def test_a_broken_cache_file_is_ignored(tmp_path: Path, cache_home: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(GOOD)
+    load_config(path)
+    for cached in cache_home.glob("config-*.json"):
+        cached.write_text('{"case": {"name": ')  # cut short
+
+    assert load_config(path).case.name == "Test case"
+
+
+def test_a_cache_folder_that_cannot_be_written_is_no_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    path = tmp_path / "feeds.yaml"
+    path.write_text(GOOD)
+
+    assert load_config(path).case.name == "Test case"
