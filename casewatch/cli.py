@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import signal
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from casewatch.digest import build_digest, digest_text
 from casewatch.pipeline import CycleReport
 from casewatch.views import alert_json, alert_view
 from storage import destinations, items, outbox, sources, stories, timeline
+from storage.db import StoreError, explain, inspect_store
 from storage.timeutil import parse_iso
 
 log = logging.getLogger("casewatch")
@@ -220,6 +222,8 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     db_dir = Path(args.db).resolve().parent
     if not db_dir.exists() or not os.access(db_dir, os.W_OK):
         problems.append(f"environment: database folder {db_dir} is missing or not writable")
+    elif problem := inspect_store(args.db):
+        problems.append(f"environment: {problem}")
     if problems:
         for p in problems:
             err.write(p + "\n")
@@ -675,6 +679,9 @@ def main(
         for e in exc.errors:
             err.write(e + "\n")
         return EXIT_INVALID
+    except (StoreError, sqlite3.DatabaseError) as exc:  # the file, not a source: stop, say why
+        err.write(explain(exc, args.db) + "\n")
+        return EXIT_ERROR
     except KeyboardInterrupt:
         err.write("stopped\n")
         return EXIT_OK

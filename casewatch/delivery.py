@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
+import secrets
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
@@ -72,10 +74,17 @@ def retry_delay(attempts: int, retry_after: float | None, rng: random.Random) ->
 class Dispatcher:
     """Drains due outbox rows of a delivery's destination types."""
 
+    # How long a row stays claimed by the process delivering it: longer than any one delivery
+    # (a long 429 reschedules the row instead of waiting). The row a process was delivering when
+    # it died waits this long to be retried (by a nonce, so Discord shows it once).
+    CLAIM_LEASE = timedelta(minutes=5)
+
     def __init__(self, db: Database, clock: Clock, *, rng: random.Random | None = None) -> None:
         self.db = db
         self.clock = clock
         self.rng = rng or random.Random()
+        # Who claims rows: another process on the same file has another id.
+        self.owner = f"{os.getpid()}-{secrets.token_hex(4)}"
 
     async def drain(self, delivery: Delivery, *, limit: int = 100) -> DrainReport:
         report = DrainReport()
@@ -83,6 +92,11 @@ class Dispatcher:
             dest = destinations.get(self.db, row["destination_id"])
             if dest is None or dest.get("broken_reason"):
                 continue
+            now = self.clock.now()
+            if not outbox.claim(
+                self.db, row["id"], owner=self.owner, now=now, until=now + self.CLAIM_LEASE
+            ):
+                continue  # another process delivers it (or did already)
             try:
                 message_id = await self._deliver_one(delivery, dest, row)
             except DeliveryError as exc:
@@ -92,6 +106,7 @@ class Dispatcher:
                         tell = getattr(delivery, "destination_broken", None)
                         if tell is not None:
                             await tell(dest, str(exc))
+                    outbox.release(self.db, row["id"])
                     report.broken += 1
                     continue
                 self._failed(row, str(exc), exc.retry_after)

@@ -10,6 +10,7 @@ import asyncio
 import functools
 import logging
 import random
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from casewatch.parse import parse_feed
 from casewatch.relevance import RuleEngine
 from casewatch.text import fold
 from storage import destinations, items, outbox, sources, stories, timeline
+from storage.db import is_busy
 from storage.sources import SourceSpec
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ class SourceOutcome:
     source_id: int
     name: str
     url: str
-    status: str  # new | unchanged | failed
+    status: str  # new | unchanged | failed | deferred (the database was busy: polled again)
     entries: int = 0
     new_items: int = 0
     relevant: int = 0
@@ -70,9 +72,12 @@ class CycleReport:
         counts = {k: sum(1 for o in self.outcomes if o.status == k) for k in ("new", "unchanged")}
         new = sum(o.new_items for o in self.outcomes)
         rel = sum(o.relevant for o in self.outcomes)
+        deferred = sum(1 for o in self.outcomes if o.status == "deferred")
         return (
             f"polled {len(self.outcomes)} sources: {counts['new']} changed, "
-            f"{counts['unchanged']} unchanged, {len(self.failed)} failed; "
+            f"{counts['unchanged']} unchanged, {len(self.failed)} failed"
+            + (f", {deferred} deferred (database busy)" if deferred else "")
+            + "; "
             f"{new} new items, {rel} relevant, {len(self.alerts)} new stories to alert"
         )
 
@@ -209,6 +214,14 @@ class Monitor:
             try:
                 async with in_flight:
                     outcome = await self.poll_source(src, backfill=backfill)
+            except sqlite3.DatabaseError as exc:
+                if not is_busy(exc):
+                    raise  # the database file is at fault, not the source: stop the cycle
+                # Another process held the database longer than the busy timeout: not the
+                # source's fault; it stays due and is polled again next cycle.
+                log.warning("source %s not stored: %s", src["name"], exc)
+                outcome = SourceOutcome(src["id"], src["name"], src["url"], "deferred")
+                outcome.error = f"database busy: {exc}"
             except Exception as exc:  # one bad source never stops the cycle
                 log.exception("source %s (%s) crashed the poll", src["name"], src["url"])
                 outcome = SourceOutcome(src["id"], src["name"], src["url"], "failed")

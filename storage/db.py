@@ -1,31 +1,244 @@
-"""Opening the database: WAL, foreign keys, busy timeout, migrations applied."""
+"""Opening the database: what the file is, WAL, foreign keys, busy timeout, migrations applied.
+
+Several processes may share one file (`run` and a `poll --once`, two polls): every write
+transaction starts with BEGIN IMMEDIATE, so a process waits for the writer before it reads what
+it is about to change (a deferred transaction that read first fails at once with "database is
+locked" when another process wrote meanwhile, whatever the busy timeout), and migrations run once,
+under that lock. A file that is not ours, or is newer than this code, is refused before anything
+is written to it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+from collections.abc import Generator
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from storage.schema import migrations
 
+# How long a statement waits for another process's write transaction before giving up. Below
+# Discord's gateway heartbeat (about 41 s): a wait blocks the event loop.
+BUSY_TIMEOUT_MS = 20_000
+
+# Every migration this code knows, in order; PRAGMA user_version is their count.
+KNOWN_MIGRATIONS: tuple[str, ...] = tuple(m.name for m in migrations.pending(Database(memory=True)))
+MIGRATIONS_TABLE = migrations.migrations_table
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message is one line saying which file, why, what to do."""
+
+
+class Store(Database):
+    """A sqlite-utils Database whose outer transactions take the write lock when they begin."""
+
+    @contextlib.contextmanager
+    def atomic(self) -> Generator[Database, None, None]:
+        if self.conn.in_transaction:
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True when SQLite gave up waiting for another process (not a problem of the file)."""
+    return isinstance(exc, sqlite3.OperationalError) and (
+        getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+        or "database is locked" in str(exc)
+    )
+
+
+def explain(exc: BaseException, path: str | Path) -> str:
+    """One line for an error of the database file itself: which file, what is wrong, what to do."""
+    if isinstance(exc, StoreError):
+        return str(exc)
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = "text that is not UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc)
+    if is_busy(exc):
+        return (
+            f"database {path}: still locked by another process after "
+            f"{BUSY_TIMEOUT_MS // 1000}s ({text}); run again when it is done"
+        )
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
+        return (
+            f"database {path}: the disk is full ({text}); free space and run again "
+            "(the change being written was rolled back, nothing stored before it is lost)"
+        )
+    if name.startswith("SQLITE_READONLY") or "readonly" in text:
+        return (
+            f"database {path} is read-only ({text}); casewatch writes to it on every run: "
+            "give this user write access to the file and its folder, or choose another --db"
+        )
+    if name.startswith("SQLITE_NOTADB") or "not a database" in text:
+        return (
+            f"database {path} is not a SQLite database ({text}); "
+            "point --db (or CASEWATCH_DB) at a casewatch database or at a new file name"
+        )
+    if (
+        isinstance(exc, UnicodeDecodeError)
+        or name.startswith("SQLITE_CORRUPT")
+        or "malformed" in text
+    ):
+        return (
+            f"database {path} is corrupt ({text}); restore it from a backup, or move it "
+            "aside and start a new one (the sources are polled again, alerts of the first poll "
+            "are not repeated)"
+        )
+    if name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) or "disk I/O" in text:
+        return (
+            f"database {path}: cannot read or write the file ({text}); "
+            "check the disk, its free space and the file's permissions"
+        )
+    return f"database {path}: {type(exc).__name__}: {text}"
+
 
 def open_store(path: str | Path) -> Database:
-    """Open (creating if needed) and migrate the casewatch database at `path`."""
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # isolation_level=None: no implicit transactions; every multi-statement write goes through
-    # db.atomic(), so what is in a transaction is explicit.
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    """Open (creating if needed) and migrate the casewatch database at `path`.
+
+    Raises StoreError (one line) for a file that is not a SQLite database, not a casewatch one,
+    written by a newer casewatch, corrupt, read-only or on a full disk; nothing is written then.
+    """
+    memory = str(path) == ":memory:"
+    if not memory:
+        target = Path(path)
+        if target.is_dir():
+            raise StoreError(f"database {path} is a folder; --db names a file")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"database {path}: cannot create its folder: {exc}") from None
+    try:
+        # isolation_level=None: no implicit transactions; every multi-statement write goes
+        # through db.atomic(), so what is in a transaction is explicit.
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StoreError(explain(exc, path)) from None
+    try:
+        return _prepare(conn, path, memory=memory)
+    except (sqlite3.Error, UnicodeDecodeError) as exc:  # garbled schema text: corrupt
+        conn.close()
+        raise StoreError(explain(exc, path)) from None
+    except BaseException:
+        conn.close()
+        raise
+
+
+def inspect_store(path: str | Path) -> str | None:
+    """What is wrong with the database file at `path`, in one line, or None (also when it does
+    not exist yet: it is created on first use). Opens it read-only; nothing is written."""
+    target = Path(path)
+    if str(path) == ":memory:" or not target.exists():
+        return None
+    if target.is_dir():
+        return f"database {path} is a folder; --db names a file"
+    if not os.access(target, os.W_OK) or not os.access(target.parent, os.W_OK):
+        return (
+            f"database {path} is read-only (the file or its folder is not writable); casewatch "
+            "writes to it on every run: give this user write access, or choose another --db"
+        )
+    try:
+        conn = sqlite3.connect(f"{target.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        return explain(exc, path)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        _check_identity(Database(conn), path)
+        problems = [r[0] for r in conn.execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            return explain(sqlite3.DatabaseError("malformed: " + "; ".join(problems)), path)
+    except StoreError as exc:
+        return str(exc)
+    except (sqlite3.Error, UnicodeDecodeError) as exc:
+        return explain(exc, path)
+    finally:
+        conn.close()
+    return None
+
+
+def _prepare(conn: sqlite3.Connection, path: str | Path, *, memory: bool) -> Database:
     conn.row_factory = sqlite3.Row
-    db = Database(conn)
-    db.execute("PRAGMA busy_timeout = 5000")
-    if str(path) != ":memory:":
-        db.enable_wal()
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db = Store(conn)
+    _check_identity(db, path)  # reads only: refuses a foreign or newer file before any write
+    if not memory and db.journal_mode != "wal":
+        db.execute("PRAGMA journal_mode = wal")
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA synchronous = NORMAL")
-    migrations.apply(db)
+    _migrate(db, path)
     return db
+
+
+def _check_identity(db: Database, path: str | Path) -> bool:
+    """Raise StoreError unless the file is empty or a casewatch database this code can run.
+
+    Returns True when the file holds no table yet (a new database)."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if not tables and version == 0:
+        return True
+    applied: list[str] = []
+    if MIGRATIONS_TABLE in tables:
+        applied = [
+            r[0]
+            for r in db.execute(
+                f"SELECT name FROM {MIGRATIONS_TABLE} WHERE migration_set = ?", (migrations.name,)
+            )
+        ]
+    if not applied:
+        shown = ", ".join(sorted(tables)[:4]) + (", ..." if len(tables) > 4 else "")
+        raise StoreError(
+            f"database {path} is not a casewatch database (it holds other tables: {shown}); "
+            "nothing was changed: point --db (or CASEWATCH_DB) at a casewatch database or at a "
+            "new file name"
+        )
+    unknown = [name for name in applied if name not in KNOWN_MIGRATIONS]
+    if unknown or version > len(KNOWN_MIGRATIONS):
+        what = f"migration {unknown[0]}" if unknown else f"schema version {version}"
+        raise StoreError(
+            f"database {path} was written by a newer casewatch ({what} is unknown to this one, "
+            f"which knows {len(KNOWN_MIGRATIONS)}); nothing was changed: upgrade casewatch, "
+            "or use another --db"
+        )
+    return False
+
+
+def _migrate(db: Database, path: str | Path) -> None:
+    """Apply pending migrations once, under the write lock (another process may be doing it).
+
+    With nothing to apply, the transaction is rolled back after a harmless write, which is how
+    a read-only file shows itself before any command relies on writing."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        _check_identity(db, path)  # again: another process may have migrated meanwhile
+        pending = migrations.pending(db)
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        db.execute(f"PRAGMA user_version = {len(KNOWN_MIGRATIONS)}")
+        if pending or version != len(KNOWN_MIGRATIONS):
+            migrations.apply(db)
+            db.conn.execute("COMMIT")
+        else:
+            db.conn.execute("ROLLBACK")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
 
 
 def rows(db: Database, sql: str, params: tuple | list | dict = ()) -> list[dict]:

@@ -53,27 +53,47 @@ def rearm(
 
 
 def pending(db: Database, *, now: datetime, types: tuple[str, ...], limit: int = 100) -> list[dict]:
-    """Rows due for delivery to destinations of these types (not broken, still active)."""
+    """Rows due for delivery to destinations of these types (not broken, still active), that no
+    process holds a live claim on. Deliver one only after `claim` returned True for it."""
     marks = ",".join("?" for _ in types)
     found = rows(
         db,
         "SELECT outbox.*, destinations.type AS dest_type FROM outbox"
         " JOIN destinations ON destinations.id = outbox.destination_id"
         f" WHERE outbox.delivered_at IS NULL AND outbox.next_attempt_at <= ?"
+        " AND (outbox.claimed_until IS NULL OR outbox.claimed_until <= ?)"
         f" AND destinations.type IN ({marks}) AND destinations.active = 1"
         " AND destinations.broken_reason IS NULL"
         " ORDER BY outbox.id LIMIT ?",
-        (iso(now), *types, limit),
+        (iso(now), iso(now), *types, limit),
     )
     for row in found:
         row["payload"] = json.loads(row["payload"]) if row["payload"] else None
     return found
 
 
+def claim(db: Database, row_id: int, *, owner: str, now: datetime, until: datetime) -> bool:
+    """Take a due row for delivery until `until`, in one statement: True for exactly one of
+    several processes asking at once; False when the row was delivered, rescheduled or claimed
+    by another process meanwhile. A lease that ran out (its process died) can be taken over."""
+    cur = db.execute(
+        "UPDATE outbox SET claimed_by = ?, claimed_until = ?"
+        " WHERE id = ? AND delivered_at IS NULL AND next_attempt_at <= ?"
+        " AND (claimed_until IS NULL OR claimed_until <= ?)",
+        (owner, iso(until), row_id, iso(now), iso(now)),
+    )
+    return cur.rowcount == 1
+
+
+def release(db: Database, row_id: int) -> None:
+    """Give a claimed row back untouched (it was not attempted)."""
+    db.execute("UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE id = ?", (row_id,))
+
+
 def mark_delivered(db: Database, row_id: int, *, now: datetime, message_id: str | None) -> None:
     db.execute(
         "UPDATE outbox SET delivered_at = ?, message_id = COALESCE(?, message_id),"
-        " last_error = NULL WHERE id = ?",
+        " last_error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?",
         (iso(now), message_id, row_id),
     )
 
@@ -81,8 +101,8 @@ def mark_delivered(db: Database, row_id: int, *, now: datetime, message_id: str 
 def mark_failed(db: Database, row_id: int, *, error: str, retry_at: datetime) -> int:
     """Record a failed attempt; the row stays pending until `retry_at`. Returns attempts."""
     db.execute(
-        "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
-        " WHERE id = ?",
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,"
+        " claimed_by = NULL, claimed_until = NULL WHERE id = ?",
         (error, iso(retry_at), row_id),
     )
     row = one(db, "SELECT attempts FROM outbox WHERE id = ?", (row_id,))

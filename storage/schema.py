@@ -195,3 +195,12 @@ def m003_index_only_kept_items(db: Database) -> None:
         END;
         """
     )
+
+
+@migrations()
+def m004_outbox_claims(db: Database) -> None:
+    """A row being delivered is claimed by one process for a while (a lease): two processes on
+    one file (`run` and a `poll --once`) never deliver the same row twice, and a row whose
+    process died is taken over when its lease ends."""
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_until TEXT")

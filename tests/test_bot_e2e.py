@@ -21,6 +21,7 @@ import storage.outbox
 from bot import CasewatchBot
 from casewatch.app import App, open_app
 from casewatch.clock import FakeClock
+from casewatch.delivery import Dispatcher
 from storage import destinations
 from storage.db import rows
 from tests.casewatch_helpers import START, item, make_config
@@ -425,6 +426,8 @@ async def test_restart_in_the_middle_of_delivery_posts_nothing_twice_and_loses_n
             await bot.app.dispatcher.drain(bot.get_cog("AlertsCog").delivery)  # type: ignore[union-attr]
         monkeypatch.setattr(storage.outbox, "mark_delivered", real_mark)
     assert len(twin.messages(world["alerts1"])) == 2
+    # The row the dead process was delivering stays claimed until its lease ends.
+    clock.advance(Dispatcher.CLAIM_LEASE.total_seconds())
     async with running_bot(twin, db, url, clock) as (bot, app):
         await bot.deliver_tick()
         msgs = await twin.wait_for_messages(world["alerts1"], 3)
