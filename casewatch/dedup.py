@@ -18,10 +18,11 @@ import zlib
 from collections.abc import MutableMapping, Sequence
 from datetime import UTC
 from functools import lru_cache
-from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import numpy as np
 
+from casewatch.links import is_opaque_link, query_pairs, unwrap_redirect
 from casewatch.model import Entry
 from casewatch.text import collapse, fold
 
@@ -111,8 +112,6 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _PATH_SAFE = "/:@!$&'()*+,;=~%"
 _QUERY_SAFE = "/?:@!$'()*+,;=~%"
-_GOOGLE_NEWS_OPAQUE = ("/rss/articles/", "/articles/", "/__i/rss/rd/articles/", "/read/")
-_GOOGLE = re.compile(r"google\.(com|co)(\.[a-z]{2})?|google\.[a-z]{2}")  # after "www." is gone
 
 
 def _normalise_escapes(text: str, safe: str) -> str:
@@ -143,42 +142,6 @@ def _is_tracking(key: str, value: str) -> bool:
     return name == "amp" and value.lower() in _AMP_FLAG_VALUES
 
 
-def _query_pairs(query: str) -> list[tuple[str, str, str]]:
-    """(decoded key, decoded value, raw part) for each `&`-separated part of a query."""
-    pairs = []
-    for part in query.split("&"):
-        if part:
-            key, _, value = part.partition("=")
-            pairs.append((unquote_plus(key), unquote_plus(value), part))
-    return pairs
-
-
-def _unwrap_redirect(host: str, path: str, query: str) -> str | None:
-    """The target of a Bing News click-through or a Google redirect/AMP viewer URL, if any."""
-    lowered = path.lower()
-    if host == "bing.com" and lowered == "/news/apiclick.aspx":
-        wanted: tuple[str, ...] = ("url",)
-    elif _GOOGLE.fullmatch(host) and lowered == "/url":
-        wanted = ("url", "q")
-    elif _GOOGLE.fullmatch(host) and lowered.startswith("/amp/"):
-        rest = path[len("/amp/") :]
-        target = "https://" + rest[2:] if rest.startswith("s/") else "http://" + rest
-        return target + ("?" + query if query else "")
-    elif host.endswith(".cdn.ampproject.org"):
-        # /c/s/host/path (https), /c/host/path (http); /v/ is the viewer variant.
-        match = re.match(r"^/[cv]/(s/)?(.+)$", path)
-        if match is None:
-            return None
-        target = ("https://" if match.group(1) else "http://") + match.group(2)
-        return target + ("?" + query if query else "")
-    else:
-        return None
-    for key, value, _raw in _query_pairs(query):
-        if key.lower() in wanted and value.lower().startswith(("http://", "https://")):
-            return value
-    return None
-
-
 def _canonical_path(path: str) -> str:
     path = _normalise_escapes(path or "/", _PATH_SAFE)
     if len(path) > 1:
@@ -194,27 +157,14 @@ def _canonical_path(path: str) -> str:
     return path
 
 
-def is_opaque_link(url: str) -> bool:
-    """Whether a link is a search engine's opaque redirect, useless for matching stories."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return False
-    host = (parts.hostname or "").rstrip(".")
-    if host == "news.google.com":
-        return parts.path.startswith(_GOOGLE_NEWS_OPAQUE)
-    if host in ("bing.com", "www.bing.com") and parts.path.lower() == "/news/apiclick.aspx":
-        return _unwrap_redirect("bing.com", parts.path, parts.query) is None
-    return False
-
-
 def canonical_url(url: str) -> str:
     """The form of an article URL that two outlets or two fetches share (tracking, AMP folded).
 
     Lower-case scheme and host, https for http, no default port, no "www."/"amp." host prefix,
     no fragment (a "#!" route is kept), tracking parameters removed, the rest sorted, no trailing
-    slash, AMP variants folded, Bing/Google redirects unwrapped. Opaque Google News links and
-    anything that is not an absolute http(s) URL come back unchanged (stripped).
+    slash, AMP variants folded, Bing/Google redirects and decodable Google News ids unwrapped.
+    Opaque Google News links and anything that is not an absolute http(s) URL come back
+    unchanged (stripped).
     """
     raw = url.strip()
     if is_opaque_link(raw):
@@ -227,7 +177,7 @@ def canonical_url(url: str) -> str:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return raw
     host = _canonical_host(parts.hostname)
-    target = _unwrap_redirect(host, parts.path, parts.query)
+    target = unwrap_redirect(host, parts.path, parts.query)
     if target is not None:
         return canonical_url(target)
     if ":" in host:
@@ -235,7 +185,7 @@ def canonical_url(url: str) -> str:
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
     kept = sorted(
         _normalise_escapes(raw_part, _QUERY_SAFE)
-        for key, value, raw_part in _query_pairs(parts.query)
+        for key, value, raw_part in query_pairs(parts.query)
         if not _is_tracking(key, value)
     )
     fragment = parts.fragment if parts.fragment.startswith("!") else ""

@@ -40,14 +40,19 @@ class Entry:
     title: str
     link: str | None = None
     guid: str | None = None
-    summary: str = ""  # plain text (markup stripped) of description/content
-    content: str = ""  # plain text of the full content when the feed carries it
+    # Plain text, blocks (paragraphs) separated by newlines; markup, figures, captions, bylines,
+    # share blocks and link lists already removed (casewatch.clean).
+    summary: str = ""  # the description (or the content when the description is thin)
+    content: str = ""  # the full content when the feed carries it
     published: datetime | None = None  # timezone-aware UTC when known
     updated: datetime | None = None
     author: str | None = None
-    publisher: str | None = None  # the outlet, e.g. from a Google News <source> or title suffix
+    # The outlet that wrote it: a wire credited in the text, else a Google News <source> or a
+    # Bing News <News:Source>; the pipeline falls back to the source's `publisher:`.
+    publisher: str | None = None
     language: str | None = None
     tags: list[str] = field(default_factory=list)
+    image: str | None = None  # an http(s) picture of the entry (media:content, enclosure, ...)
 
 
 @dataclass

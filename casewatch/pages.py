@@ -15,8 +15,9 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 from pydantic import BaseModel, ConfigDict, field_validator
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from casewatch import clean
 from casewatch.model import Entry, ParseResult
-from casewatch.text import collapse, fold, html_to_text
+from casewatch.text import collapse, fold, node_text
 
 # The HTML standard treats these labels as windows-1252; pages that declare latin-1 routinely
 # carry curly quotes and dashes from the 0x80-0x9F range, which latin-1 would turn into C1 controls.
@@ -112,7 +113,7 @@ def parse_page(
         if selectors.summary:
             summary_node = node.css_first(selectors.summary)
             if summary_node is not None:
-                summary = html_to_text(summary_node.html or "")
+                summary = clean.clean_report(summary_node.html or "", title=title).text
         entries.append(
             Entry(
                 title=title,
@@ -242,7 +243,7 @@ def _known_encoding(label: str | None) -> str | None:
 def _node_text(node: LexborNode | None) -> str:
     if node is None:
         return ""
-    return collapse(node.text(separator=" "))
+    return node_text(node)
 
 
 def _base_url(tree: LexborHTMLParser, url: str) -> str:

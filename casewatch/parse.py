@@ -8,6 +8,7 @@ as such. One broken entry is skipped with a message; it never costs the rest of 
 from __future__ import annotations
 
 import codecs
+import html
 import io
 import json
 import re
@@ -21,6 +22,7 @@ from xml.sax import SAXParseException
 
 import feedparser
 
+from casewatch import clean, links
 from casewatch.model import Entry, ParseResult
 from casewatch.text import collapse, html_to_text
 
@@ -237,18 +239,23 @@ def _describe_bozo(exc: object) -> str:
 
 def _entry_from_feedparser(raw: dict[str, Any], feed_language: str | None) -> Entry:
     title = _plain(raw.get("title"), raw.get("title_detail"))
-    summary = _plain(raw.get("summary"), raw.get("summary_detail"))
-    content_parts = [
-        _plain(part.get("value"), part) for part in raw.get("content") or [] if part.get("value")
-    ]
-    content = "\n\n".join(p for p in content_parts if p)
-    if not summary and content:
-        summary = content
-    # Google News / Bing News items name the outlet in <source url="...">Reuters</source>.
-    source = raw.get("source")
-    publisher = None
-    if isinstance(source, Mapping):
-        publisher = collapse(str(source.get("title") or "")) or None
+    described = _report(raw.get("summary"), raw.get("summary_detail"), title)
+    parts = [part for part in raw.get("content") or [] if part.get("value")]
+    contents = [_report(part.get("value"), part, title) for part in parts]
+    content = "\n\n".join(r.text for r in contents if r.text)
+    content_html = "\n".join(str(p.get("value")) for p in parts if "html" in str(p.get("type")))
+    summary = described.text
+    if summary and content_html:
+        # WordPress makes the excerpt from the post's text: a caption becomes its first words.
+        summary = clean.without_captions(summary, clean.caption_texts(content_html))
+    if _informative(content) >= _THIN_SUMMARY and (
+        _informative(summary) < _THIN_SUMMARY or summary.endswith("…")
+    ):
+        summary = content  # the post itself reads better than a thin or truncated excerpt
+    # The outlet that wrote the report: a wire credited in the text (a syndicated copy), else
+    # what the item says (Google News <source>, Bing News <News:Source>).
+    wire = described.wire or next((r.wire for r in contents if r.wire), None)
+    publisher = wire or _item_publisher(raw)
     tags = []
     for tag in raw.get("tags") or []:
         term = collapse(str(tag.get("term") or tag.get("label") or ""))
@@ -262,9 +269,14 @@ def _entry_from_feedparser(raw: dict[str, Any], feed_language: str | None) -> En
             break
     # dict.get skips feedparser's deprecated fallback of `updated` to `published`.
     updated = _from_struct(dict.get(raw, "updated_parsed"))
+    link = _web_link(raw.get("link"))
+    if link:
+        # Search engines link through their own redirects: readers get the article itself.
+        link = _web_link(links.article_url(link)) or link
+    summary_html = str(raw.get("summary") or "")
     return Entry(
         title=title,
-        link=_web_link(raw.get("link")),
+        link=link,
         guid=collapse(str(raw.get("id") or "")) or None,
         summary=summary,
         content=content,
@@ -275,7 +287,71 @@ def _entry_from_feedparser(raw: dict[str, Any], feed_language: str | None) -> En
         publisher=publisher,
         language=language or feed_language,
         tags=tags,
+        image=_entry_image(raw, f"{summary_html}\n{content_html}", base=link or ""),
     )
+
+
+_THIN_SUMMARY = 80  # letters: an excerpt shorter than this says less than the post's own text
+
+
+def _informative(text: str) -> int:
+    return sum(1 for char in text if char.isalnum())
+
+
+def _report(value: object, detail: object, title: str) -> clean.Report:
+    """A description or content field cleaned for reading; markup cleaned as markup."""
+    if not value:
+        return clean.Report("")
+    text = str(value)
+    kind = detail.get("type", "") if isinstance(detail, Mapping) else ""
+    if "html" not in str(kind) and "<" in text:
+        text = html.escape(text, quote=False)  # text/plain: angle brackets are the author's
+    return clean.clean_report(text, title=title)
+
+
+def _item_publisher(raw: Mapping[str, Any]) -> str | None:
+    """The outlet an aggregator's item names: Google News <source>, Bing News <News:Source>."""
+    source = raw.get("source")
+    if isinstance(source, Mapping):
+        name = collapse(str(source.get("title") or ""))
+        if name:
+            return name
+    name = collapse(str(raw.get("news_source") or ""))
+    return name or None
+
+
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif")
+
+
+def _entry_image(raw: Mapping[str, Any], markup: str, *, base: str) -> str | None:
+    """The picture the feed gives an entry: media:content or media:thumbnail of an image,
+    an enclosure of an image type, Bing's <News:Image>, else the first image in its markup."""
+    images: list[tuple[int, str]] = []
+    for media in raw.get("media_content") or []:
+        medium = str(media.get("medium") or "").lower()
+        kind = str(media.get("type") or "").lower()
+        url = str(media.get("url") or "")
+        is_image = medium == "image" or kind.startswith("image/")
+        if not medium and not kind:
+            is_image = urlsplit(url).path.lower().endswith(_IMAGE_SUFFIXES)
+        if is_image and (found := clean.web_url(url, base=base)):
+            width = str(media.get("width") or "")
+            images.append((int(width) if width.isdigit() else 0, found))
+    if images:
+        # The Guardian lists one picture in several widths: the widest reads best.
+        return max(images, key=lambda image: image[0])[1]
+    for media in raw.get("media_thumbnail") or []:
+        if found := clean.web_url(str(media.get("url") or ""), base=base):
+            return found
+    for enclosure in raw.get("links") or []:
+        is_image = str(enclosure.get("type") or "").lower().startswith("image/")
+        if enclosure.get("rel") != "enclosure" or not is_image:
+            continue
+        if found := clean.web_url(str(enclosure.get("href") or ""), base=base):
+            return found
+    if found := clean.web_url(str(raw.get("news_image") or ""), base=base):
+        return found
+    return clean.first_image(markup, base=base)
 
 
 def _plain(value: object, detail: object = None) -> str:
@@ -364,12 +440,13 @@ def _parse_json_feed(body: bytes, url: str) -> ParseResult:
 def _entry_from_json(item: dict[str, Any], base: str, feed_language: str | None) -> Entry:
     content_html = item.get("content_html")
     content_text = item.get("content_text")
+    title = _plain(item.get("title")) if isinstance(item.get("title"), str) else ""
+    report = clean.Report("")
     if isinstance(content_html, str) and content_html:
-        content = html_to_text(content_html)
+        report = clean.clean_report(content_html, title=title)
     elif isinstance(content_text, str):
-        content = collapse(content_text)
-    else:
-        content = ""
+        report = _report(content_text, {"type": "text/plain"}, title)
+    content = report.text
     summary_raw = item.get("summary")
     summary = _plain(summary_raw) if isinstance(summary_raw, str) else ""
     authors = item.get("authors")
@@ -380,17 +457,27 @@ def _entry_from_json(item: dict[str, Any], base: str, feed_language: str | None)
     tags = [collapse(str(t)) for t in item.get("tags") or [] if isinstance(t, str | int)]
     item_id = item.get("id")
     updated = _from_rfc3339(item.get("date_modified"), "date_modified")
+    link = _web_link(item.get("url") or item.get("external_url"), base)
+    image = None
+    for key in ("image", "banner_image"):
+        value = item.get(key)
+        if isinstance(value, str) and (image := clean.web_url(value, base=base)):
+            break
+    if image is None and isinstance(content_html, str):
+        image = clean.first_image(content_html, base=link or base)
     return Entry(
-        title=_plain(item.get("title")) if isinstance(item.get("title"), str) else "",
-        link=_web_link(item.get("url") or item.get("external_url"), base),
+        title=title,
+        link=link,
         guid=str(item_id) if item_id not in (None, "") else None,
         summary=summary or content,
         content=content,
         published=_from_rfc3339(item.get("date_published"), "date_published") or updated,
         updated=updated,
         author=", ".join(names) or None,
+        publisher=report.wire,
         language=_language(item.get("language")) or feed_language,
         tags=[t for t in tags if t],
+        image=image,
     )
 
 

@@ -14,86 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import sentencex
-from selectolax.lexbor import LexborHTMLParser
 
-from casewatch.text import collapse, fold, html_to_text
-
-# A private-use character marks block boundaries in markup: it survives html_to_text (which
-# collapses all white space, newlines included) so that captions, credits and share lines can
-# be recognised as blocks of their own.
-_BLOCK = "\ue000"
-_BLOCK_TAGS = (
-    "p, div, li, br, h1, h2, h3, h4, h5, h6, blockquote, tr, td, section, article, header, "
-    "footer, aside, dd, dt, pre, ul, ol, table, hr"
-)
-# Elements that never carry the story in a feed description.
-_NOISE = (
-    "figure, figcaption, img, picture, video, audio, iframe, form, button, svg, "
-    ".wp-caption-text, .sharedaddy, .jp-relatedposts, .feedflare, "
-    "[class*='share'], [class*='social'], [class*='subscribe'], [class*='newsletter'], "
-    "[class*='byline'], [class*='credit'], [class*='caption']"
-)
-# Link texts that are calls to action, not content ("Share on Facebook", "Read more »").
-_PROMPT_LINK = re.compile(
-    r"(?:share\b.*|tweet|e-?mail|print|facebook|twitter|x|linkedin|whatsapp|telegram|reddit"
-    r"|subscribe\b.*|sign up\b.*|read more\b.*|continue reading\b.*|read the full\b.*"
-    r"|click here\b.*)\W*",
-    re.IGNORECASE,
-)
-
-# Boilerplate, block by block. A block (paragraph, line) is dropped whole when it is short and
-# starts with one of these:
-#   image credits and captions   "Photo: Jane Doe/AFP", "Image credit: ...", "Credit: Reuters"
-#   share and subscribe prompts  "Share this:", "Follow us on ...", "Sign up for our newsletter"
-#   link prompts                 "Read more", "Continue reading...", "Read the full story"
-_BOILERPLATE_BLOCK = re.compile(
-    r"(?:(?:photo|image|picture|photograph|illustration|video|credit)s?(?:\s+credits?)?\s*[:：]"
-    r"|share\b|follow us\b|subscribe\b|sign up\b|click here\b|get our newsletter"
-    r"|read more\b|continue reading\b|read the full (?:story|article)\b|keep reading\b)",
-    re.IGNORECASE,
-)
-_BOILERPLATE_BLOCK_MAX = 160
-# ... and is a single sentence: "Photo: AFP. Lawyers said ..." is a story with a credit in front.
-_SENTENCE_BREAK = re.compile(r"[.!?…]\s+[A-ZÀ-Þ]")
-_NAME = r"[A-Z][\w'’.-]*"
-# Capitalised names: "Jane Doe", "Jane Doe and Ali Kaya", "Jane Doe, Example News".
-_NAMES = (
-    rf"{_NAME}(?:\s+{_NAME}){{0,3}}(?:\s+(?:and|&)\s+{_NAME}(?:\s+{_NAME}){{0,3}})?"
-    rf"(?:,\s+{_NAME}(?:\s+{_NAME}){{0,3}})?"
-)
-# A byline on a block of its own at the start ("By Jane Doe"), or run into the text when a
-# separator ends it ("By Jane Doe | ...", "By Jane Doe, Example News — ...").
-_BYLINE_BLOCK = re.compile(rf"By\s+{_NAMES}")
-_BYLINE_INLINE = re.compile(rf"By\s+{_NAMES}\s*[|—–:]\s*")
-# A credit run into the start of a block, ended by a separator or a full stop:
-# "Photo: AFP | ...", "Photo: Jane Roe/Example Agency. Lawyers said ...".
-_CREDIT_INLINE = re.compile(
-    r"(?:photo|image|picture|photograph|credit)s?(?:\s+credits?)?\s*:\s*[^|—–.]{1,80}?"
-    r"\s*(?:[|—–]|\.(?=\s))\s*",
-    re.IGNORECASE,
-)
-# Credits in parentheses anywhere: "(Photo: Reuters)", "(Image credit: UN Photo)".
-_CREDIT_PARENTHESES = re.compile(
-    r"\s*\((?:photo|image|picture|photograph|credit)s?(?:\s+credits?)?\s*:[^)]{0,100}\)",
-    re.IGNORECASE,
-)
-# Excerpt markers: "[…]", "[...]" (also what "[&hellip;]" decodes to).
-_EXCERPT_MARK = re.compile(r"\s*\[\s*(?:…|\.\.\.)\s*\]")
-# Prompts that end an excerpt; cut when they start a sentence and little follows them.
-_TAIL_PROMPTS = (
-    "continue reading",
-    "read more",
-    "read the full story",
-    "read the full article",
-    "keep reading",
-    "share this",
-    "follow us on",
-    "click here",
-    "subscribe to",
-    "sign up for",
-)
-_TAIL_MAX = 60
-_SENTENCE_STARTS = ".!?…|»”\"')]"
+from casewatch.clean import clean_description
+from casewatch.text import collapse, fold
 
 _CJK_TERMINALS = "。！？"
 _CJK_CUT_POINTS = "，、；：。！？"
@@ -109,6 +32,12 @@ _MIN_LANGUAGE_LETTERS = 20
 _MIN_LANGUAGE_CONFIDENCE = 0.3
 _LANGUAGE_SAMPLE = 300
 _MIN_INFORMATIVE = 80
+# A lead shorter than this (letters and digits; a CJK character counts three) or with fewer
+# words says nothing a headline does not: it is left out.
+_MIN_LEAD = 25
+# Anything that may end a sentence; never fewer than the sentences a splitter would find.
+_ROUGH_BREAK = re.compile(r"[.!?…。！？](?=\s|$)|[。！？]")
+_MIN_LEAD_WORDS = 5
 # fastText labels that are not ISO 639-1 but have an ISO 639-1 parent.
 _LANGUAGE_ALIASES = {"yue": "zh", "wuu": "zh", "uzs": "uz", "arz": "ar", "ary": "ar", "azb": "az"}
 # fmt: off
@@ -118,29 +47,6 @@ _STOPWORDS = frozenset({
     "which", "who", "into", "over", "after", "about", "also", "than", "more", "other",
 })
 # fmt: on
-
-
-def clean_description(html_or_text: str, *, title: str | None = None) -> str:
-    """Plain text of a feed description without markup, boilerplate or the repeated title."""
-    kept: list[str] = []
-    for index, block in enumerate(_blocks(html_or_text)):
-        at_start = not kept and index < 3
-        if at_start:
-            block = _BYLINE_INLINE.sub("", block, count=1) if block.startswith("By ") else block
-        block = _CREDIT_INLINE.sub("", block, count=1) if _CREDIT_INLINE.match(block) else block
-        if block and not _is_boilerplate_block(block, at_start=at_start):
-            kept.append(block)
-    text = " ".join(kept)
-    if title:
-        text = _without_title(text, title)
-    text = _CREDIT_PARENTHESES.sub("", text)
-    previous = None
-    while previous != text:
-        previous = text
-        text = _without_wordpress_footer(text)
-        text = _without_tail_prompt(text)
-        text = _EXCERPT_MARK.sub(_excerpt_mark_replacement, text).strip()
-    return collapse(text)
 
 
 def detect_language(text: str) -> str | None:
@@ -181,29 +87,49 @@ def split_sentences(text: str, *, language: str | None) -> list[str]:
     return sentences
 
 
-def lead(text: str, *, language: str | None, budget: int = 280) -> str:
-    """The first whole sentences within `budget` characters; one long sentence cut at a word."""
+def lead(text: str, *, language: str | None, budget: int = 280, sentences: int = 2) -> str:
+    """The first `sentences` whole sentences within `budget` characters; one long sentence cut
+    at a word. A lead reads like a news report's first lines, not like the whole story."""
     if budget < 2:
         raise ValueError(f"lead budget must be at least 2 characters, got {budget}")
+    if sentences < 1:
+        raise ValueError(f"a lead has at least one sentence, got {sentences}")
     text = collapse(text)
-    if len(text) <= budget:
-        return text
+    if not text:
+        return ""
+    if len(text) <= budget and len(_ROUGH_BREAK.findall(text)) <= sentences:
+        return text  # no more sentences than wanted, whatever a splitter would say
     # Only the start matters; the margin lets the splitter see what follows the last full stop.
     window = text[: budget + 100]
-    sentences = split_sentences(window, language=language)
-    if len(window) < len(text) and len(sentences) > 1:
-        sentences = sentences[:-1]  # possibly cut off by the window
-    if not sentences:
+    found = split_sentences(window, language=language)
+    if len(window) < len(text) and len(found) > 1:
+        found = found[:-1]  # possibly cut off by the window
+    if not found:
         return _cut_at_word(text, budget)
-    result = sentences[0]
+    result = found[0]
     if len(result) > budget:
         return _cut_at_word(result, budget)
-    for sentence in sentences[1:]:
+    for sentence in found[1:sentences]:
         joined = _join_sentences(result, sentence)
         if len(joined) > budget:
             break
         result = joined
     return result
+
+
+def is_real_lead(text: str, *, title: str | None = None) -> bool:
+    """Whether a lead says something: a sentence of some words, not the headline or an outlet
+    name again ("Reuters", "The Hague.", the title echoed by a search feed)."""
+    text = collapse(text)
+    if _informative_length(text) < _MIN_LEAD:
+        return False
+    if not _mostly_cjk(text) and len(text.split()) < _MIN_LEAD_WORDS:
+        return False
+    if title:
+        folded, folded_title = fold(text).strip(" .…"), fold(collapse(title))
+        if folded in folded_title:
+            return False
+    return True
 
 
 def excerpt(text: str, *, budget: int = 280) -> str:
@@ -261,7 +187,8 @@ def item_summary(
             if len(article_text) > len(text):
                 text = article_text
     code = _primary_language(language) or detect_language(f"{title}. {text}")
-    return lead(text, language=code), code
+    found = lead(text, language=code)
+    return (found if is_real_lead(found, title=title) else ""), code
 
 
 def story_summary(leads: list[str]) -> int:
@@ -283,91 +210,6 @@ def story_summary(leads: list[str]) -> int:
 
     # Ties (equal centrality, e.g. two items) go to the lead with the most distinct words.
     return max(range(count), key=lambda i: (round(centrality(i), 9), len(token_sets[i]), -i))
-
-
-# ---------------------------------------------------------------------------------------------
-# cleaning
-
-
-def _blocks(html_or_text: str) -> list[str]:
-    if "<" not in html_or_text:
-        # Plain text: lines are the blocks (html_to_text decodes entities and collapses).
-        lines = html_or_text.splitlines()
-        return [block for line in lines if (block := html_to_text(line))]
-    tree = LexborHTMLParser(html_or_text)
-    root = tree.body or tree.root
-    if root is None:
-        return []
-    for node in root.css(_NOISE):
-        node.decompose()
-    for anchor in root.css("a"):
-        if _PROMPT_LINK.fullmatch(collapse(anchor.text(separator=" "))):
-            anchor.decompose()
-    for node in root.css(_BLOCK_TAGS):
-        node.insert_before(_BLOCK)
-        node.insert_after(_BLOCK)
-    text = html_to_text(root.html or "")
-    return [block for part in text.split(_BLOCK) if _has_words(block := collapse(part))]
-
-
-def _has_words(text: str) -> bool:
-    return any(char.isalnum() for char in text)
-
-
-def _is_boilerplate_block(block: str, *, at_start: bool) -> bool:
-    if (
-        len(block) <= _BOILERPLATE_BLOCK_MAX
-        and _BOILERPLATE_BLOCK.match(block)
-        and not _SENTENCE_BREAK.search(block)
-    ):
-        return True
-    return at_start and bool(_BYLINE_BLOCK.fullmatch(block))
-
-
-def _without_title(text: str, title: str) -> str:
-    """Drop the title when the text starts by repeating it (case and accents aside)."""
-    title_words = [fold(word) for word in re.findall(r"\w+", title)]
-    if not title_words:
-        return text
-    words = list(re.finditer(r"\w+", text))
-    if len(words) < len(title_words):
-        return text
-    if [fold(match.group()) for match in words[: len(title_words)]] != title_words:
-        return text
-    rest = text[words[len(title_words) - 1].end() :]
-    return rest.lstrip(" .:;|-–—\"'”’»").strip()
-
-
-def _without_wordpress_footer(text: str) -> str:
-    """Drop WordPress's 'The post X appeared first on Y.' from the end."""
-    marker = text.rfind(" appeared first on ")
-    if marker < 0 or len(text) - marker > 120:
-        return text
-    start = text.rfind("The post ", 0, marker)
-    if start < 0:
-        return text
-    return text[:start].rstrip()
-
-
-def _without_tail_prompt(text: str) -> str:
-    """Drop a 'Continue reading...' style prompt that ends the text and starts a sentence."""
-    folded = text.casefold()
-    for prompt in _TAIL_PROMPTS:
-        start = folded.rfind(prompt)
-        if start < 0 or len(text) - start - len(prompt) > _TAIL_MAX:
-            continue
-        before = text[:start].rstrip()
-        if before and before[-1] not in _SENTENCE_STARTS:
-            continue  # "states that did not subscribe to the Statute" is not a prompt
-        return before
-    return text
-
-
-def _excerpt_mark_replacement(found: re.Match[str]) -> str:
-    # A marker that cuts a sentence short becomes an ellipsis; after a full stop it just goes.
-    before = found.string[: found.start()].rstrip()
-    ends_sentence = not before or before[-1] in ".!?…" + _CJK_TERMINALS
-    return "" if ends_sentence else "…"
 
 
 # ---------------------------------------------------------------------------------------------

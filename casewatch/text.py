@@ -6,8 +6,18 @@ import re
 import unicodedata
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from selectolax.lexbor import LexborNode
 
 _WS = re.compile(r"\s+")
+_BLOCKS = (
+    "p, div, li, br, h1, h2, h3, h4, h5, h6, blockquote, tr, td, th, section, article, header, "
+    "footer, aside, dd, dt, pre, ul, ol, table, hr, main, figure, figcaption, nav, address"
+)
+_HAS_BLOCK = re.compile(
+    r"<(?:p|div|li|br|h[1-6]|blockquote|tr|td|th|section|article|header|footer|aside|dd|dt|pre"
+    r"|ul|ol|table|hr|main|figure|figcaption|nav|address)\b",
+    re.IGNORECASE,
+)
 # Characters that fold to something NFKD does not produce on its own.
 _EXTRA_FOLD = str.maketrans(
     {
@@ -57,4 +67,14 @@ def html_to_text(markup: str) -> str:
     root = tree.body or tree.root
     if root is None:
         return ""
-    return collapse(root.text(separator=" "))
+    return node_text(root, blocks=bool(_HAS_BLOCK.search(markup)))
+
+
+def node_text(node: LexborNode, *, blocks: bool = True) -> str:
+    """Text of a parsed element: inline markup joins its text as written ("<b>Court</b>." is
+    "Court.", not "Court ."); only blocks and line breaks separate words. Edits the tree."""
+    if blocks:
+        for inner in node.css(_BLOCKS):
+            inner.insert_before(" ")
+            inner.insert_after(" ")
+    return collapse(node.text(separator=""))

@@ -273,13 +273,13 @@ MULTILINGUAL = {
         "açmasını istedi. Avukatlar, Tacikistan'dan yapılan sınır dışı etmelerin mahkemenin yetki "
         "alanına girdiğini savunuyor. Dr. Yılmaz'a göre yeni deliller de sunuldu. Savcılık ofisi "
         "henüz bir açıklama yapmadı.",
-        3,
+        2,
     ),
     "zh": (
         "维吾尔团体再次要求国际刑事法院调查",
         "流亡维吾尔团体周二再次要求国际刑事法院对中国展开调查。律师表示，从塔吉克斯坦遣返维吾尔人"
         "的行为属于法院的管辖范围。检察官办公室尚未对此作出回应。",
-        3,
+        2,
     ),
 }
 

@@ -1,0 +1,298 @@
+"""The cleaner, as tables: what real feeds wrap around a report, and what must be left of it."""
+
+from __future__ import annotations
+
+import pytest
+
+from casewatch.clean import (
+    caption_texts,
+    clean_description,
+    clean_report,
+    first_image,
+    page_image,
+    without_captions,
+)
+from casewatch.links import article_url, decode_google_news_id, is_opaque_link
+from casewatch.summary import is_real_lead, item_summary, lead
+from casewatch.text import html_to_text
+
+STORY = "Lawyers asked the Prosecutor to reconsider the decision on Monday."
+
+# (what the feed says, what the reader should get)
+STRUCTURE = {
+    "figure with caption and credit": (
+        '<figure class="wp-block-image"><img src="https://x.example/a.jpg" alt="The ICC"/>'
+        '<figcaption class="wp-element-caption">The International Criminal Court in The Hague.'
+        "</figcaption></figure><p>" + STORY + "</p>",
+        STORY,
+    ),
+    "classic editor image with an italic caption paragraph": (
+        '<p><img src="https://x.example/a.jpg" width="1200"/></p>'
+        "<p><em>Lawyers for the complainants outside the court, in 2024.</em></p>"
+        "<p>" + STORY + "</p>",
+        STORY,
+    ),
+    "image and italic caption in one paragraph": (
+        '<p><img src="https://x.example/a.jpg"/><br/><em>Protesters in Istanbul.</em></p>'
+        "<p>" + STORY + "</p>",
+        STORY,
+    ),
+    "italic words inside the story are the story": (
+        "<p>The court cited <em>Bangladesh/Myanmar</em> in its decision on Monday.</p>",
+        "The court cited Bangladesh/Myanmar in its decision on Monday.",
+    ),
+    "byline element": (
+        '<p class="byline">By <a href="/author/jane">Jane Doe</a></p><p>' + STORY + "</p>",
+        STORY,
+    ),
+    "bold byline paragraph": ("<p><strong>By Jane Doe</strong></p><p>" + STORY + "</p>", STORY),
+    "aside and nav": (
+        "<aside>Editor's pick: read our explainer</aside><nav>Home › World</nav>"
+        "<p>" + STORY + "</p>",
+        STORY,
+    ),
+    "jetpack share block and related posts": (
+        "<p>" + STORY + "</p>"
+        '<div class="sharedaddy sd-sharing-enabled"><h3 class="sd-title">Share this:</h3>'
+        '<ul><li class="share-twitter"><a href="#">X</a></li>'
+        '<li class="share-facebook"><a href="#">Facebook</a></li></ul></div>'
+        "<div id='jp-relatedposts' class='jp-relatedposts'><h3><em>Related</em></h3></div>",
+        STORY,
+    ),
+    "a related list of links with a heading": (
+        "<p>" + STORY + "</p><h3>Related</h3>"
+        '<ul><li><a href="/a">Uyghur tribunal rules</a></li><li><a href="/b">ICC declines</a>'
+        "</li></ul>",
+        STORY,
+    ),
+    "google news single result": (
+        '<a href="https://news.google.com/rss/articles/CBMi?oc=5" target="_blank">Uyghur exiles '
+        'press ICC to open investigation</a>&nbsp;&nbsp;<font color="#6f6f6f">Reuters</font>',
+        "",
+    ),
+    "google news cluster with full coverage link": (
+        '<ol><li><a href="https://news.google.com/rss/articles/A?oc=5">ICC urged to act on '
+        'Uyghur deportations</a>&nbsp;&nbsp;<font color="#6f6f6f">The Diplomat</font></li>'
+        '<li><a href="https://news.google.com/rss/articles/B?oc=5">Tajikistan deported Uyghurs, '
+        'lawyers say</a>&nbsp;&nbsp;<font color="#6f6f6f">Eurasianet</font></li>'
+        '<li><strong><a href="https://news.google.com/stories/C?oc=5">View Full coverage on '
+        "Google News</a></strong></li></ol>",
+        "",
+    ),
+    "guardian standfirst with its link": (
+        "<p>Lawyers say new witness accounts open a route to jurisdiction</p> "
+        '<a href="https://www.theguardian.com/world/x">Continue reading...</a>',
+        "Lawyers say new witness accounts open a route to jurisdiction",
+    ),
+    "press release header in blocks": (
+        "<p><strong>FOR IMMEDIATE RELEASE</strong><br />March 2, 2026</p>"
+        "<p><strong>Media Contact:</strong> Jane Roe, +1 (202) 555-0142, "
+        '<a href="mailto:m@example.org">m@example.org</a></p><p>' + STORY + "</p><p>###</p>",
+        STORY,
+    ),
+    "inline markup before punctuation": (
+        "<p>The <b>Office of the Prosecutor</b>, in <a href='/x'>a statement</a>, said "
+        "<em>no</em>.</p>",
+        "The Office of the Prosecutor, in a statement, said no.",
+    ),
+    "posted-on line and copyright footer": (
+        "<p>Posted on 2 March 2026 by admin</p><p>" + STORY + "</p><p>© 2026 Example News</p>",
+        STORY,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STRUCTURE))
+def test_the_markup_around_a_report_is_removed_as_markup(case: str) -> None:
+    markup, expected = STRUCTURE[case]
+
+    assert clean_description(markup) == expected
+
+
+# Flattened text (plain-text feeds, pages, or feeds that strip their own markup).
+TEXT = {
+    "press release header run into the text": (
+        "For immediate release Media contact: Jane Roe, media@example.org, +1 202 555 0142 "
+        + STORY,
+        STORY,
+    ),
+    "guardian standfirst flattened without a full stop": (
+        "Lawyers say new witness accounts open a route to jurisdiction Continue reading...",
+        "Lawyers say new witness accounts open a route to jurisdiction",
+    ),
+    "google news full coverage prompt": (STORY + " View Full coverage on Google News", STORY),
+    "reuters footer line": (STORY + "\nReporting by Jane Doe; Editing by John Roe", STORY),
+    "date-only line": ("15 December 2020\n" + STORY, STORY),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TEXT))
+def test_boilerplate_in_flattened_text_is_removed(case: str) -> None:
+    text, expected = TEXT[case]
+
+    assert clean_description(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Published reports say the Prosecutor received the submission.",
+        "Contacts between the lawyers and the Office continued in March.",
+        "Share prices fell as the sanctions were announced in Washington.",
+        "By December the prosecutor had decided not to proceed.",
+        "The ministry's statement was read by Mao Ning, its spokesperson.",
+    ],
+)
+def test_sentences_that_start_like_boilerplate_are_kept(text: str) -> None:
+    assert clean_description(text) == text
+
+
+# (text, wire named, text left)
+WIRES = [
+    ("GENEVA, March 2 (Reuters) - " + STORY, "Reuters", STORY),
+    ("BEIJING (AP) — " + STORY, "AP", STORY),
+    ("(AFP) - " + STORY, "AFP", STORY),
+    (STORY + " — AFP", "AFP", STORY),
+    ("<p>By Maria Lee, Associated Press</p><p>" + STORY + "</p>", "AP", STORY),
+    ("<p>" + STORY + "</p><p>AFP</p>", "AFP", STORY),
+    (STORY, None, STORY),
+    ("The court (ICC) said on Monday it had received the request.", None, None),
+    ("Reuters reported on Monday that the Prosecutor would review it.", None, None),
+]
+
+
+@pytest.mark.parametrize(("text", "wire", "left"), WIRES)
+def test_a_wire_credit_names_the_outlet_and_leaves_the_text(
+    text: str, wire: str | None, left: str | None
+) -> None:
+    report = clean_report(text)
+
+    assert report.wire == wire
+    assert report.text == (left if left is not None else text)
+
+
+def test_wordpress_excerpt_loses_the_caption_and_byline_its_post_shows() -> None:
+    content = (
+        '<figure><img src="https://x.example/a.jpg"/><figcaption>The International Criminal '
+        "Court in The Hague.</figcaption></figure><p><strong>By Jane Doe</strong></p>"
+        "<p>" + STORY + "</p>"
+    )
+    excerpt = "The International Criminal Court in The Hague. By Jane Doe " + STORY
+
+    assert without_captions(excerpt, caption_texts(content)) == STORY
+
+
+def test_first_image_skips_emoji_icons_and_pixels() -> None:
+    html = (
+        '<img src="https://s.w.org/images/core/emoji/15.0.3/72x72/1f4f0.png"/>'
+        '<img src="https://feeds.feedburner.com/~r/x/~4/abc" width="1" height="1"/>'
+        '<img src="/uploads/2026/03/court.jpg" width="800"/>'
+    )
+
+    assert first_image(html, base="https://blog.example/p/1") == (
+        "https://blog.example/uploads/2026/03/court.jpg"
+    )
+
+
+def test_page_image_reads_open_graph_and_refuses_non_web_addresses() -> None:
+    page = (
+        b'<html><head><meta property="og:image" content="javascript:alert(1)">'
+        b'<meta name="twitter:image" content="/img/ruling.jpg"></head><body></body></html>'
+    )
+
+    assert page_image(page, url="https://news.example/a") == "https://news.example/img/ruling.jpg"
+
+
+def test_html_to_text_leaves_no_space_before_punctuation() -> None:
+    assert html_to_text("<p>ICC <em>declines</em>, says <b>Prosecutor</b>.</p><p>Next</p>") == (
+        "ICC declines, says Prosecutor. Next"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# leads
+
+
+def test_a_lead_is_at_most_two_sentences() -> None:
+    text = "The court ruled. The lawyers appealed. The government said nothing."
+
+    assert lead(text, language="en") == "The court ruled. The lawyers appealed."
+
+
+@pytest.mark.parametrize(
+    ("text", "real"),
+    [
+        ("Reuters", False),
+        ("The Hague.", False),
+        ("Uyghur exiles press ICC to open investigation", False),  # the title again
+        (STORY, True),
+        ("流亡维吾尔团体周二再次要求国际刑事法院对中国展开调查。", True),
+    ],
+)
+def test_a_lead_that_says_nothing_is_no_lead(text: str, real: bool) -> None:
+    assert is_real_lead(text, title="Uyghur exiles press ICC to open investigation") is real
+
+
+def test_search_result_gives_no_lead_rather_than_the_outlet_name() -> None:
+    description = (
+        '<a href="https://news.google.com/rss/articles/X">ICC prosecutor declines to act</a>'
+        '&nbsp;&nbsp;<font color="#6f6f6f">The Guardian</font>'
+    )
+
+    assert item_summary("ICC prosecutor declines to act - The Guardian", description)[0] == ""
+
+
+# ---------------------------------------------------------------------------------------------
+# links
+
+DIPLOMAT = (
+    "https://thediplomat.com/2026/03/uyghur-groups-ask-icc-to-reconsider-tajikistan-deportations/"
+)
+DIPLOMAT_ID = (
+    "CBMiXGh0dHBzOi8vdGhlZGlwbG9tYXQuY29tLzIwMjYvMDMvdXlnaHVyLWdyb3Vwcy1hc2staWNjLXRvLXJlY29uc2lk"
+    "ZXItdGFqaWtpc3Rhbi1kZXBvcnRhdGlvbnMv0gEA"
+)
+OPAQUE_ID = "CBMiMEFVX3lxTE9wYXF1ZVRva2VuVGhhdE9ubHlHb29nbGVDYW5SZXNvbHZlX3g4MWtkUdIBAA"
+
+
+@pytest.mark.parametrize(
+    ("link", "article"),
+    [
+        (f"https://news.google.com/rss/articles/{DIPLOMAT_ID}?oc=5", DIPLOMAT),
+        (f"https://news.google.com/articles/{DIPLOMAT_ID}", DIPLOMAT),
+        (
+            f"https://news.google.com/rss/articles/{OPAQUE_ID}?oc=5",
+            f"https://news.google.com/rss/articles/{OPAQUE_ID}?oc=5",
+        ),
+        (
+            "http://www.bing.com/news/apiclick.aspx?ref=FexRss&aid=&tid=69A5&url=https%3a%2f%2f"
+            "www.reuters.com%2fworld%2fchina%2ficc-uyghur-2026-03-02%2f%3fref%3drss&c=44&mkt=en-us",
+            "https://www.reuters.com/world/china/icc-uyghur-2026-03-02/?ref=rss",
+        ),
+        (
+            "https://www.google.com/url?rct=j&sa=t&url=https://www.rfa.org/english/a.html&ct=ga",
+            "https://www.rfa.org/english/a.html",
+        ),
+        ("https://www.rfa.org/english/a.html", "https://www.rfa.org/english/a.html"),
+    ],
+)
+def test_search_engine_links_lead_to_the_article(link: str, article: str) -> None:
+    assert article_url(link) == article
+
+
+@pytest.mark.parametrize(
+    "article_id",
+    [
+        OPAQUE_ID,  # a newer id: only Google knows the address
+        "CBMiVGh0dHBzOi8vd3d3LnJldXRlcnMuY29tL3dvcmxkL3V5Z2h1cg",  # truncated: length says 84
+        "CBMiWmh0dHBz",
+        "not base64 at all!",
+    ],
+)
+def test_google_news_ids_without_a_whole_address_are_not_guessed(article_id: str) -> None:
+    assert decode_google_news_id(article_id) is None
+
+
+def test_only_undecodable_google_news_links_are_opaque() -> None:
+    assert not is_opaque_link(f"https://news.google.com/rss/articles/{DIPLOMAT_ID}?oc=5")
+    assert is_opaque_link(f"https://news.google.com/rss/articles/{OPAQUE_ID}?oc=5")
