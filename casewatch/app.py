@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import multiprocessing
 import random
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from sqlite_utils import Database
@@ -20,7 +24,7 @@ from casewatch.delivery import Dispatcher
 from casewatch.digest import schedule_digests
 from casewatch.fetch import Fetcher, make_session
 from casewatch.pipeline import CycleReport, Monitor, ProgressFn
-from storage import destinations, open_store, settings
+from storage import destinations, open_store, settings, sources
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +42,30 @@ class App:
     dispatcher: Dispatcher
     interval_override: float | None = None
     extra: dict = field(default_factory=dict)
+    trials: list[int] = field(default_factory=list)  # sources only tried by this process
 
     async def cycle(
         self, *, backfill: bool = False, only_urls: list[str] | None = None
     ) -> CycleReport:
-        """Poll what is due, then enqueue any digest that came due."""
+        """One turn of the run loop before delivery: heartbeat, poll what is due, enqueue any
+        digest that came due."""
+        self.heartbeat()
         report = await self.monitor.poll_once(backfill=backfill, only_urls=only_urls)
         self.schedule_digests()
         return report
+
+    def try_sources(self, urls: list[str] | None) -> None:
+        """Poll `urls` (from `--source`/`--sources`) in this process without subscribing to
+        them: they are retired when the app closes, and never polled by a command that does
+        not name them."""
+        if urls:
+            self.trials += self.monitor.add_adhoc(urls)
+
+    def shortest_interval(self) -> float:
+        """The shortest poll interval of any source (sources added from Discord get the
+        default one): the run loop must look at least this often."""
+        cfg = self.config
+        return min([cfg.defaults.interval] + [s.interval for s in cfg.sources if s.interval])
 
     def heartbeat(self) -> None:
         """Record that the scheduler is alive (read by `bot.py health`, the container check)."""
@@ -79,6 +99,91 @@ class App:
             )
 
 
+def stop_on_signals(stop: Callable[[], object]) -> None:
+    """SIGTERM (docker stop) and SIGINT end the run cleanly: the database closes, nothing is lost."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop)
+
+
+class RunLoop:
+    """The run loop of console and Discord mode alike.
+
+    Every `tick` seconds a turn (`App.cycle`: heartbeat, poll what is due, enqueue digests that
+    came due) followed by delivery; delivery also runs on its own every `deliver_every` seconds.
+    The tick is never longer than the shortest poll interval, so `--interval 3` polls every 3 s.
+    APScheduler 3 drives it: started inside the running loop, coalesced, one instance at a time,
+    generous misfire grace. Our schedules live in our tables; the jobs only tick.
+    """
+
+    def __init__(
+        self,
+        app: App,
+        deliver: Callable[[], Awaitable[object]],
+        *,
+        tick: float = 30.0,
+        deliver_every: float = 5.0,
+        backfill: bool = False,
+        only_urls: list[str] | None = None,
+        on_report: Callable[[CycleReport], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.deliver = deliver
+        self.tick = min(tick, app.shortest_interval())
+        self.deliver_every = deliver_every
+        self.backfill = backfill
+        self.only_urls = only_urls
+        self.on_report = on_report
+        self.scheduler: Any = None  # an AsyncIOScheduler once started
+        self._polling = asyncio.Lock()
+        self._delivering = asyncio.Lock()
+
+    async def poll_tick(self) -> CycleReport | None:
+        """One turn, then deliver at once (skipped while the previous turn still runs)."""
+        if self._polling.locked():
+            return None
+        async with self._polling:
+            try:
+                report: CycleReport | None = await self.app.cycle(
+                    backfill=self.backfill, only_urls=self.only_urls
+                )
+            except Exception:
+                log.exception("poll cycle failed")
+                report = None
+        if report is not None and report.outcomes and self.on_report is not None:
+            self.on_report(report)
+        await self.deliver_tick(wait=True)
+        return report
+
+    async def deliver_tick(self, *, wait: bool = False) -> None:
+        """Drain the outbox; a scheduled drain is skipped while another one runs."""
+        if self._delivering.locked() and not wait:
+            return
+        async with self._delivering:
+            try:
+                await self.deliver()
+            except Exception:
+                log.exception("delivery failed")
+
+    def start(self) -> None:
+        """Start ticking; call from inside the running event loop."""
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler  # only `run` pays for it
+
+        self.scheduler = AsyncIOScheduler(
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600}
+        )
+        self.scheduler.add_job(
+            self.poll_tick, "interval", seconds=self.tick, next_run_time=datetime.now(UTC)
+        )
+        self.scheduler.add_job(self.deliver_tick, "interval", seconds=self.deliver_every)
+        self.scheduler.start()
+
+    def shutdown(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+
 @contextlib.asynccontextmanager
 async def open_app(
     config: Config | str | Path,
@@ -100,8 +205,7 @@ async def open_app(
         )
     clock = clock or SystemClock()
     db = open_store(db_path)
-    settings = cfg.fetch
-    session = make_session(settings)
+    session = make_session(cfg.fetch)
     workers = cfg.defaults.parse_workers
     # Processes start on the first parse only, so commands that never poll never pay for them.
     # "spawn": a forked child would inherit the locks of this process's threads.
@@ -110,11 +214,12 @@ async def open_app(
         if workers
         else None
     )
+    app: App | None = None
     try:
-        fetcher = Fetcher(settings, session=session, clock=clock)
+        fetcher = Fetcher(cfg.fetch, session=session, clock=clock)
         monitor = Monitor(cfg, db, fetcher, clock, rng=rng, progress=progress, executor=parsers)
         monitor.sync_config()
-        yield App(
+        app = App(
             config=cfg,
             db=db,
             clock=clock,
@@ -124,7 +229,10 @@ async def open_app(
             dispatcher=Dispatcher(db, clock, rng=rng),
             interval_override=interval_override,
         )
+        yield app
     finally:
+        with contextlib.suppress(Exception):  # never mask the error that got us here
+            sources.retire_trials(db, app.trials if app is not None else [])
         await session.close()
         if parsers is not None:
             parsers.shutdown(cancel_futures=True)

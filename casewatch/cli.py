@@ -7,40 +7,76 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import os
 import re
-import signal
 import sqlite3
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO
 
-from casewatch import __version__
+from casewatch import __version__, sourcelist
 from casewatch.config import ConfigError, load_config, parse_duration
 from casewatch.delivery import ConsoleDelivery, WebhookDelivery
 from casewatch.digest import build_digest, digest_text
-from casewatch.pipeline import CycleReport
 from casewatch.views import alert_json, alert_view
 from storage import destinations, items, outbox, sources, stories, timeline
 from storage.db import StoreError, explain, inspect_store
 from storage.timeutil import parse_iso
 
+if TYPE_CHECKING:
+    from casewatch.app import App
+    from casewatch.pipeline import CycleReport
+
 log = logging.getLogger("casewatch")
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
 
-# bot.py registers the Discord runner here so the core never imports discord.
-DiscordRunner = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
-_discord_commands: dict[str, DiscordRunner] = {}
+
+class CommandError(Exception):
+    """A command cannot go on: one line for the user (no traceback), and an exit status."""
+
+    def __init__(self, message: str, status: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.status = status
 
 
-def register_discord_command(name: str, runner: DiscordRunner) -> None:
-    _discord_commands[name] = runner
+@dataclass(frozen=True)
+class RunPlan:
+    """What `run` was asked for, whichever mode runs it."""
+
+    only_urls: list[str] | None  # None: the subscribed sources; else these feeds only
+    tick: float  # the most seconds between two looks at what is due
+    backfill: bool
+
+
+class DiscordAdapter(Protocol):
+    """The commands that talk to Discord. bot.py provides them, so the core never imports
+    discord (and commands that never talk to Discord do not pay for importing it)."""
+
+    async def run(self, app: App, plan: RunPlan) -> int: ...
+
+    async def sync(self, config: str, db: str, guild_id: str | None) -> int: ...
+
+    def invite(self) -> int: ...
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad argument reported in one line (not the whole usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_INVALID, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _duration(value: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _common(p: argparse.ArgumentParser, *, json_flag: bool = True) -> None:
@@ -67,12 +103,14 @@ def _source_args(p: argparse.ArgumentParser) -> None:
         help="poll this feed instead of the configured ones (repeatable)",
     )
     p.add_argument(
-        "--sources", metavar="FILE", help="poll the feeds listed in FILE, one URL a line"
+        "--sources",
+        metavar="FILE",
+        help="poll the feeds listed in FILE, one URL a line (# comments); an empty file: none",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bot.py", description="casewatch: follow one legal case across news and court sources."
     )
     parser.add_argument("--version", action="version", version=f"casewatch {__version__}")
@@ -81,8 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the bot (Discord with DISCORD_TOKEN, else console mode)")
     _common(p, json_flag=True)
     _source_args(p)
-    p.add_argument("--interval", type=parse_duration, help="override every source's poll interval")
-    p.add_argument("--tick", type=float, default=30.0, help="seconds between scheduler checks")
+    p.add_argument("--interval", type=_duration, help="override every source's poll interval")
+    p.add_argument(
+        "--tick",
+        type=_duration,
+        default=30.0,
+        help="most seconds between two looks at what is due (default 30; never more than the"
+        " shortest poll interval)",
+    )
     p.add_argument("--backfill", action="store_true", help="alert on first-poll entries too")
 
     p = sub.add_parser("poll", help="one poll cycle; prints the alerts it would post")
@@ -107,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="full-text search of the archive")
     _common(p)
     p.add_argument("query")
-    p.add_argument("--since", type=parse_duration, help="only items fetched in this window (7d)")
+    p.add_argument("--since", type=_duration, help="only items fetched in this window (7d)")
     p.add_argument("--source", help="only this source or publisher")
     p.add_argument("--page", type=int, default=1)
     p.add_argument("--per-page", type=int, default=10)
@@ -130,16 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("digest", help="print a digest of a recent period")
     _common(p)
-    p.add_argument("--since", type=parse_duration, default=86400.0, help="period (default 24h)")
+    p.add_argument("--since", type=_duration, default=86400.0, help="period (default 24h)")
 
     p = sub.add_parser("chart", help="write the coverage chart as PNG")
     _common(p, json_flag=False)
     p.add_argument("--out", required=True, help="PNG file to write")
-    p.add_argument("--since", type=parse_duration, help="only this recent window (e.g. 52w)")
+    p.add_argument("--since", type=_duration, help="only this recent window (e.g. 52w)")
 
     p = sub.add_parser("health", help="exit 0 when a running bot's scheduler ticked recently")
     _common(p, json_flag=False)
-    p.add_argument("--max-age", type=parse_duration, default=300.0, help="oldest heartbeat (5m)")
+    p.add_argument("--max-age", type=_duration, default=300.0, help="oldest heartbeat (5m)")
 
     p = sub.add_parser("sync", help="register the slash commands with Discord")
     _common(p, json_flag=False)
@@ -150,22 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_urls(args: argparse.Namespace) -> list[str] | None:
-    urls = list(getattr(args, "source", []) or [])
-    if getattr(args, "sources", None):
-        path = Path(args.sources)
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise SystemExit(f"{path}: cannot read the sources file: {exc.strerror}") from exc
-        for n, line in enumerate(lines, 1):
-            line = line.split("#", 1)[0].strip()
-            if not line:
-                continue
-            if not re.match(r"^https?://\S+$", line):
-                raise SystemExit(f"{path}:{n}: not an http(s) URL: {line!r}")
-            urls.append(line)
-    return urls or None
+def _load_urls(args: argparse.Namespace, err: TextIO) -> list[str] | None:
+    """`--source`/`--sources` checked; None when neither was given (the subscribed sources)."""
+    urls = sourcelist.load(getattr(args, "source", None), getattr(args, "sources", None))
+    if urls == []:
+        err.write(f"{args.sources}: no feed listed (empty, or only comments): polling nothing\n")
+    return urls
 
 
 def _progress_printer(stream: TextIO) -> Callable[[int, int, str], None]:
@@ -212,7 +246,13 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         problems.append(
             "environment: DISCORD_TOKEN: does not look like a bot token (three dotted parts)"
         )
-    for var in ("DISCORD_WEBHOOK_URL", "DISCORD_API_BASE", "DISCORD_GATEWAY_URL"):
+    webhook = os.environ.get("DISCORD_WEBHOOK_URL")
+    if webhook:
+        try:
+            check_webhook_url(webhook)
+        except CommandError as exc:
+            problems.append(f"environment: {exc}")
+    for var in ("DISCORD_API_BASE", "DISCORD_GATEWAY_URL"):
         value = os.environ.get(var)
         if value and not re.match(r"^(https?|wss?)://\S+$", value):
             problems.append(f"environment: {var}: not a URL: {value!r}")
@@ -238,7 +278,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 async def _with_app(
-    args: argparse.Namespace, body: Callable[[Any], Awaitable[int]], **kw: Any
+    args: argparse.Namespace, body: Callable[[App], Awaitable[int]], **kw: Any
 ) -> int:
     from casewatch.app import open_app
 
@@ -253,14 +293,13 @@ def _print_report(report: CycleReport, err: TextIO) -> None:
 
 
 async def cmd_poll(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    urls = _load_urls(args)
+    urls = _load_urls(args, err)
 
-    async def body(app: Any) -> int:
+    async def body(app: App) -> int:
         app.ensure_console_destinations()
-        if urls:
-            app.monitor.add_adhoc(urls)
+        app.try_sources(urls)
         report = await app.monitor.poll_once(
-            backfill=args.backfill, only_urls=urls, force=bool(urls) or args.all
+            backfill=args.backfill, only_urls=urls, force=urls is not None or args.all
         )
         await app.dispatcher.drain(ConsoleDelivery(out, as_json=args.json), limit=10_000)
         _print_report(report, err)
@@ -272,21 +311,25 @@ async def cmd_poll(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 async def cmd_probe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Fetch and parse each source once without storing anything."""
     from casewatch.app import open_app
+    from casewatch.config import SourceConfig
     from casewatch.pages import parse_page
     from casewatch.parse import parse_feed
 
-    urls = _load_urls(args)
+    urls = _load_urls(args, err)
     async with open_app(args.config, args.db) as app:
-        targets = [s for s in app.config.sources if urls is None or s.url in urls]
-        targets += [s for s in (urls or []) if app.config.source_by_url(s) is None]  # type: ignore[misc]
+        targets = [
+            s for s in app.config.sources if s.enabled and (urls is None or s.url in urls)
+        ] + [
+            SourceConfig(name=sourcelist.display_name(u), url=u)
+            for u in urls or []
+            if app.config.source_by_url(u) is None
+        ]
 
-        async def one(target: Any) -> dict[str, Any]:
-            url = target if isinstance(target, str) else target.url
-            name = target if isinstance(target, str) else target.name
-            res = await app.fetcher.fetch(url)
+        async def one(target: SourceConfig) -> dict[str, Any]:
+            res = await app.fetcher.fetch(target.url)
             row: dict[str, Any] = {
-                "name": name,
-                "url": url,
+                "name": target.name,
+                "url": target.url,
                 "status": res.status,
                 "content_type": res.content_type,
                 "final_url": res.final_url,
@@ -294,7 +337,7 @@ async def cmd_probe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 "entries": None,
             }
             if res.ok and res.body is not None:
-                if not isinstance(target, str) and target.format == "page" and target.page:
+                if target.format == "page" and target.page:
                     parsed = parse_page(
                         res.body, target.page, url=res.final_url, content_type=res.content_type
                     )
@@ -322,63 +365,80 @@ async def cmd_probe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def stop_on_signals(stop: Callable[[], object]) -> None:
-    """SIGTERM (docker stop) and SIGINT end the run cleanly: the database closes, nothing is lost."""
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop)
+_WEBHOOK = re.compile(r"^https?://[^/\s@?#]+(/[^\s?#]*)?/webhooks/\d+/[\w-]+/?(\?[^\s#]*)?$")
+
+
+def check_webhook_url(value: str) -> str:
+    """DISCORD_WEBHOOK_URL, or CommandError without the value: its last part is a secret."""
+    url = value.strip()
+    if not _WEBHOOK.match(url):
+        raise CommandError(
+            "DISCORD_WEBHOOK_URL: not a Discord webhook URL (expected"
+            " https://discord.com/api/webhooks/ID/TOKEN; the value is not shown: it holds the"
+            " webhook's secret)",
+            EXIT_INVALID,
+        )
+    return url
 
 
 async def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if os.environ.get("DISCORD_TOKEN") and "run" in _discord_commands:
-        return await _discord_commands["run"](args)
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    """The bot: Discord with DISCORD_TOKEN, else console mode (plus a webhook if one is set).
 
-    from casewatch.app import open_app
+    Both modes run the same loop (`casewatch.app.RunLoop`) on the same app.
+    """
+    from casewatch.app import RunLoop, open_app, stop_on_signals
 
-    urls = _load_urls(args)
-    webhook = os.environ.get("DISCORD_WEBHOOK_URL")
+    urls = _load_urls(args, err)
+    plan = RunPlan(only_urls=urls, tick=args.tick, backfill=args.backfill)
+    discord: DiscordAdapter | None = getattr(args, "discord", None)
+    use_discord = bool(os.environ.get("DISCORD_TOKEN", "").strip())
+    if use_discord and discord is None:
+        raise CommandError("DISCORD_TOKEN is set but the Discord adapter is missing: run bot.py")
+    webhook = os.environ.get("DISCORD_WEBHOOK_URL", "").strip()
+    if webhook and not use_discord:
+        webhook = check_webhook_url(webhook)
     async with open_app(
         args.config, args.db, progress=_progress_printer(err), interval_override=args.interval
     ) as app:
+        app.try_sources(urls)
+        if use_discord:
+            assert discord is not None
+            return await discord.run(app, plan)
         app.ensure_console_destinations()
         deliveries: list[Any] = [ConsoleDelivery(out, as_json=args.json)]
         if webhook:
             destinations.upsert(app.db, type="webhook", purpose="alerts", now=app.clock.now())
             deliveries.append(WebhookDelivery(app.session, webhook))
-        if urls:
-            app.monitor.add_adhoc(urls)
+
+        async def deliver() -> None:
+            for d in deliveries:
+                await app.dispatcher.drain(d)
+
+        loop = RunLoop(
+            app,
+            deliver,
+            tick=plan.tick,
+            backfill=plan.backfill,
+            only_urls=plan.only_urls,
+            on_report=lambda report: _print_report(report, err),
+        )
+        polled = (
+            len(urls) if urls is not None else len(sources.due(app.db, app.clock.now(), every=True))
+        )
         err.write(
             f"casewatch {__version__}: console mode"
             + (" + webhook" if webhook else "")
-            + f"; {len(sources.active(app.db))} sources; Ctrl-C to stop\n"
+            + f"; {polled} sources"
+            + (" (from --source/--sources)" if urls is not None else "")
+            + f", looked at every {loop.tick:g}s; Ctrl-C to stop\n"
         )
-        lock = asyncio.Lock()
-
-        async def tick() -> None:
-            if lock.locked():
-                return
-            async with lock:
-                app.heartbeat()
-                report = await app.monitor.poll_once(backfill=args.backfill, only_urls=urls)
-                app.schedule_digests()
-                for d in deliveries:
-                    await app.dispatcher.drain(d)
-                if report.outcomes:
-                    _print_report(report, err)
-
-        scheduler = AsyncIOScheduler(
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600}
-        )
-        scheduler.add_job(tick, "interval", seconds=args.tick, next_run_time=datetime.now(UTC))
-        scheduler.start()
+        loop.start()
         stop = asyncio.Event()
         stop_on_signals(stop.set)
         try:
             await stop.wait()
         finally:
-            scheduler.shutdown(wait=False)
+            loop.shutdown()
             err.write("stopped\n")
     return EXIT_OK
 
@@ -658,22 +718,29 @@ def setup_logging() -> None:
 
 
 def main(
-    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    discord: DiscordAdapter | None = None,
 ) -> int:
-    """Run one command; returns the exit status."""
+    """Run one command; returns the exit status. `discord` serves run (with DISCORD_TOKEN),
+    sync and invite."""
     out = out or sys.stdout
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
-    if args.command == "check":
-        return cmd_check(args, out, err)
-    if args.command == "health":
-        return cmd_health(args, out, err)
-    if args.command in ("sync", "invite"):
-        if args.command not in _discord_commands:
-            err.write(f"{args.command}: needs the Discord adapter (run through bot.py)\n")
-            return EXIT_ERROR
-        return asyncio.run(_discord_commands[args.command](args))
+    args.discord = discord
     try:
+        if args.command == "check":
+            return cmd_check(args, out, err)
+        if args.command == "health":
+            return cmd_health(args, out, err)
+        if args.command in ("sync", "invite"):
+            if discord is None:
+                raise CommandError(f"{args.command}: needs the Discord adapter (run bot.py)")
+            if args.command == "invite":
+                return discord.invite()
+            return asyncio.run(discord.sync(args.config, args.db, args.guild))
         return asyncio.run(ASYNC_COMMANDS[args.command](args, out, err))
     except ConfigError as exc:
         for e in exc.errors:
@@ -682,6 +749,12 @@ def main(
     except (StoreError, sqlite3.DatabaseError) as exc:  # the file, not a source: stop, say why
         err.write(explain(exc, args.db) + "\n")
         return EXIT_ERROR
+    except sourcelist.SourceListError as exc:
+        err.write(f"{exc}\n")
+        return EXIT_INVALID
+    except CommandError as exc:
+        err.write(f"{exc}\n")
+        return exc.status
     except KeyboardInterrupt:
         err.write("stopped\n")
         return EXIT_OK

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 from datetime import date, datetime
@@ -30,6 +31,7 @@ from casewatch.relevance import RelevanceSettings, SourceRelevance
 log = logging.getLogger(__name__)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_DURATION_MAX = 100 * 365 * 86400.0  # beyond this, dates computed from it overflow
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -44,8 +46,10 @@ def parse_duration(value: Any) -> float:
         if not m:
             raise ValueError(f"expected a duration like 90, 30s, 15m, 2h or 1d, got {value!r}")
         seconds = float(m.group(1)) * _UNITS[m.group(2)]
-    if seconds <= 0:
-        raise ValueError("a duration must be positive")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"a duration must be positive and finite, got {value!r}")
+    if seconds > _DURATION_MAX:
+        raise ValueError(f"a duration must be at most 100 years, got {value!r}")
     return seconds
 
 

@@ -27,6 +27,7 @@ from casewatch.model import Entry, FetchResult, Match, ParseResult
 from casewatch.pages import parse_page
 from casewatch.parse import parse_feed
 from casewatch.relevance import RuleEngine
+from casewatch.sourcelist import display_name
 from casewatch.text import fold
 from storage import destinations, items, outbox, sources, stories, timeline
 from storage.db import is_busy
@@ -164,22 +165,20 @@ class Monitor:
         return ids
 
     def add_adhoc(self, urls: list[str]) -> list[int]:
-        """Register `--source` URLs of the command line; they are judged by the configured rules."""
-        ids = []
+        """Register `--source` URLs for this process, judged by the configured rules.
+
+        Returns the ids of the ones that are only tried (not subscribed): the caller retires
+        them when it is done, and no command that does not name them polls them.
+        """
+        trials = []
         for url in urls:
-            known = self.config.source_by_url(url)
-            cfg = known or SourceConfig(name=url, url=url)
+            cfg = self.config.source_by_url(url) or SourceConfig(name=display_name(url), url=url)
             self._adhoc[url] = cfg
-            ids.append(
-                sources.add(
-                    self.db,
-                    SourceSpec(
-                        name=cfg.name, url=url, kind=cfg.kind, format=cfg.format, origin="cli"
-                    ),
-                    self.clock.now(),
-                )
-            )
-        return ids
+            spec = SourceSpec(name=cfg.name, url=url, kind=cfg.kind, format=cfg.format)
+            source_id, trial = sources.add_trial(self.db, spec, self.clock.now())
+            if trial:
+                trials.append(source_id)
+        return trials
 
     def source_config(self, row: dict) -> SourceConfig:
         """The configuration of a stored source (sources added from Discord get defaults)."""
@@ -198,12 +197,7 @@ class Monitor:
         """Poll every due source once (all of them with `force`), concurrently."""
         now = self.clock.now()
         report = CycleReport(started=now)
-        if force:
-            due = [s for s in sources.active(self.db) if not s["paused"]]
-            if only_urls is not None:
-                due = [s for s in due if s["url"] in only_urls]
-        else:
-            due = sources.due(self.db, now, only_urls)
+        due = sources.due(self.db, now, only_urls, every=force)
         total, done = len(due), 0
         # Sources in flight at once: no more than the fetcher serves, so no fetch waits in a
         # queue while the loop is busy ingesting the others, and memory stays bounded.

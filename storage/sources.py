@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlite_utils import Database
 
 from storage.db import one, rows
 from storage.timeutil import iso, parse_iso
+
+TRIAL = "cli"  # the origin of a feed tried with `--source`: polled only while named
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,10 @@ def sync_configured(db: Database, specs: list[SourceSpec], now: datetime) -> dic
         for spec in specs:
             existing = one(db, "SELECT id FROM sources WHERE url = ?", (spec.url,))
             if existing:
+                # A URL once tried on the command line becomes a configured source for good.
                 db.execute(
-                    "UPDATE sources SET name=?, kind=?, format=?, removed=0 WHERE id=?",
+                    "UPDATE sources SET name=?, kind=?, format=?, removed=0,"
+                    " origin = CASE WHEN origin = 'cli' THEN 'config' ELSE origin END WHERE id=?",
                     (spec.name, spec.kind, spec.format, existing["id"]),
                 )
                 ids[spec.url] = int(existing["id"])
@@ -51,9 +55,18 @@ def sync_configured(db: Database, specs: list[SourceSpec], now: datetime) -> dic
 
 
 def add(db: Database, spec: SourceSpec, now: datetime) -> int:
-    """Insert a source (or revive a removed one with the same URL); return its id."""
-    existing = one(db, "SELECT id FROM sources WHERE url = ?", (spec.url,))
+    """Insert a source (or revive a removed one with the same URL); return its id.
+
+    A URL that was only tried on the command line (origin `cli`) is now subscribed: it takes the
+    new origin.
+    """
+    existing = one(db, "SELECT id, origin FROM sources WHERE url = ?", (spec.url,))
     if existing:
+        if existing["origin"] == TRIAL:
+            db.execute(
+                "UPDATE sources SET origin=?, guild_id=? WHERE id=?",
+                (spec.origin, spec.guild_id, existing["id"]),
+            )
         db.execute(
             "UPDATE sources SET removed=0, paused=0, name=?, kind=?, format=? WHERE id=?",
             (spec.name, spec.kind, spec.format, existing["id"]),
@@ -74,6 +87,35 @@ def add(db: Database, spec: SourceSpec, now: datetime) -> int:
         ),
     )
     return int(cur.lastrowid or 0)
+
+
+def add_trial(db: Database, spec: SourceSpec, now: datetime) -> tuple[int, bool]:
+    """Register a feed tried on the command line; return (id, True if it is only a trial).
+
+    A trial row exists because items need a source; it is polled only by a command that names
+    its URL, and `retire_trials` hides it when that command ends. A URL that is already an
+    active subscription (feeds.yaml or Discord) stays what it was: (id, False).
+    """
+    existing = one(db, "SELECT id, origin, removed FROM sources WHERE url = ?", (spec.url,))
+    if existing is None:
+        return add(db, replace(spec, origin=TRIAL, guild_id=None), now), True
+    if existing["origin"] != TRIAL and not existing["removed"]:
+        return int(existing["id"]), False
+    db.execute(
+        "UPDATE sources SET origin=?, removed=0, paused=0, name=?, kind=?, format=? WHERE id=?",
+        (TRIAL, spec.name, spec.kind, spec.format, existing["id"]),
+    )
+    return int(existing["id"]), True
+
+
+def retire_trials(db: Database, ids: list[int]) -> None:
+    """Hide tried feeds again (their items and seen keys stay, so a second try alerts nothing
+    twice)."""
+    if ids:
+        marks = ",".join("?" for _ in ids)
+        db.execute(
+            f"UPDATE sources SET removed=1 WHERE origin=? AND id IN ({marks})", (TRIAL, *ids)
+        )
 
 
 def get(db: Database, source_id: int) -> dict | None:
@@ -98,16 +140,25 @@ def active(db: Database) -> list[dict]:
     return rows(db, "SELECT * FROM sources WHERE removed = 0 ORDER BY name")
 
 
-def due(db: Database, now: datetime, only_urls: list[str] | None = None) -> list[dict]:
-    """Sources whose next poll time has come (never-polled ones first)."""
-    sql = (
-        "SELECT * FROM sources WHERE removed = 0 AND paused = 0"
-        " AND (next_poll_at IS NULL OR next_poll_at <= ?)"
-    )
-    params: list = [iso(now)]
+def due(
+    db: Database, now: datetime, only_urls: list[str] | None = None, *, every: bool = False
+) -> list[dict]:
+    """Sources whose next poll time has come (never-polled ones first); all of them with `every`.
+
+    With `only_urls`, only those; without, every subscribed source but no tried one (a feed
+    tried with `--source` is never polled by a command that does not name it).
+    """
+    sql = "SELECT * FROM sources WHERE removed = 0 AND paused = 0"
+    params: list = []
+    if not every:
+        sql += " AND (next_poll_at IS NULL OR next_poll_at <= ?)"
+        params.append(iso(now))
     if only_urls is not None:
         sql += f" AND url IN ({','.join('?' for _ in only_urls) or chr(39) * 2})"
         params += only_urls
+    else:
+        sql += " AND origin != ?"
+        params.append(TRIAL)
     return rows(db, sql + " ORDER BY next_poll_at IS NOT NULL, next_poll_at", tuple(params))
 
 

@@ -1,0 +1,235 @@
+"""The Discord client of casewatch, and the commands that talk to Discord (run, sync, invite).
+
+bot.py imports this module only for those commands: discord.py takes a good part of a second
+to import, and `poll`, `search` and the rest never talk to Discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import logging
+import os
+import sys
+from typing import Any
+
+import aiohttp
+import discord
+from discord.ext import commands
+
+from casewatch.app import App, RunLoop, open_app, stop_on_signals
+from casewatch.cli import CommandError, RunPlan
+from cogs.endpoints import current_discord_endpoints, point_discord_from_env
+from cogs.errors import CaseTree
+from storage import destinations, settings
+
+log = logging.getLogger("casewatch.bot")
+
+EXTENSIONS = ("cogs.alerts", "cogs.case", "cogs.watch")
+# What the bot needs in a channel: read it, post, embed links, attach the chart, see history
+# (to edit its own alerts), and mention roles that are not mentionable (role pings).
+PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    embed_links=True,
+    attach_files=True,
+    read_message_history=True,
+    mention_everyone=True,
+)
+COMMAND_HASH_KEY = "command_hash"
+
+
+class CasewatchBot(commands.Bot):
+    """The Discord face of casewatch. Resources come in through `app`; the run loop is the one
+    console mode uses too (`casewatch.app.RunLoop`), delivering through the alerts cog."""
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        tick: float = 30.0,
+        deliver_every: float = 5.0,
+        auto_sync: bool = True,
+        backfill: bool = False,
+        only_urls: list[str] | None = None,
+        run_jobs: bool = True,
+        **options: Any,
+    ) -> None:
+        # Slash commands only: the guilds intent gives the channel/role/permission cache that
+        # delivery and /watch need. No message intents, so no on_message traffic and no
+        # CommandNotFound error logged for every "@casewatch ..." message.
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            # A long 429 raises discord.RateLimited instead of sleeping inside the drain.
+            max_ratelimit_timeout=30.0,
+            tree_cls=CaseTree,
+            help_command=None,
+            **options,
+        )
+        self.run_jobs = run_jobs
+        self.app = app
+        self.auto_sync = auto_sync
+        self.jobs = RunLoop(
+            app,
+            self._drain,
+            tick=tick,
+            deliver_every=deliver_every,
+            backfill=backfill,
+            only_urls=only_urls,
+            on_report=lambda report: log.info(report.summary_line()),
+        )
+
+    @property
+    def scheduler(self) -> Any:
+        return self.jobs.scheduler
+
+    async def setup_hook(self) -> None:
+        for ext in EXTENSIONS:
+            await self.load_extension(ext)
+        if self.auto_sync:
+            try:
+                await self.sync_commands()
+            except discord.HTTPException:
+                # Alerts must flow even when Discord refuses the command payload for a while.
+                log.exception("slash command sync failed; alerts continue, run `bot.py sync`")
+        # Discord mode: console destinations would only pile up rows nobody reads.
+        destinations.stop(self.app.db, type="console", guild_id="", channel_id="")
+        if self.run_jobs:  # tests drive poll_tick/deliver_tick themselves
+            self.jobs.start()
+
+    async def close(self) -> None:
+        self.jobs.shutdown()
+        await super().close()
+
+    def command_payload_hash(self) -> str:
+        payload = [c.to_dict(self.tree) for c in self.tree.get_commands()]
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    async def sync_commands(
+        self, *, force: bool = False, guild: discord.abc.Snowflake | None = None
+    ) -> int:
+        """Sync the command tree when its payload changed since the last sync (or when forced)."""
+        digest = self.command_payload_hash()
+        known = settings.get(self.app.db, "discord", COMMAND_HASH_KEY)
+        if not force and guild is None and known == digest:
+            log.info("slash commands unchanged; not syncing")
+            return 0
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        synced = await self.tree.sync(guild=guild)
+        if guild is None:
+            settings.put(self.app.db, "discord", COMMAND_HASH_KEY, digest)
+        log.info("synced %d slash commands", len(synced))
+        return len(synced)
+
+    async def poll_tick(self) -> None:
+        """One turn of the run loop: poll due sources, schedule digests, then deliver at once."""
+        await self.jobs.poll_tick()
+
+    async def deliver_tick(self) -> None:
+        await self.jobs.deliver_tick(wait=True)
+
+    async def _drain(self) -> None:
+        cog = self.get_cog("AlertsCog")
+        if cog is not None:
+            await cog.drain()  # type: ignore[attr-defined]
+
+
+def read_token() -> str:
+    token = os.environ.get("DISCORD_TOKEN", "").strip()
+    if not token:
+        raise CommandError("DISCORD_TOKEN is not set (environment or .env)")
+    return token
+
+
+def application_id_from_token(token: str) -> int | None:
+    """A bot token's first part is the base64 of the bot's (and its application's) id."""
+    head = token.split(".", 1)[0]
+    try:
+        return int(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)).decode())
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _endpoints() -> None:
+    try:
+        point_discord_from_env()
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
+async def _start(bot: commands.Bot, token: str, *, connect: bool = True) -> None:
+    """Log in (and connect): a wrong token or an unreachable API is one line, not a traceback."""
+    api = current_discord_endpoints()[0]
+    try:
+        if connect:
+            await bot.start(token)
+        else:
+            await bot.login(token)
+    except discord.LoginFailure:
+        raise CommandError(
+            f"Discord refused the bot token (401 Unauthorized at {api}): check DISCORD_TOKEN"
+        ) from None
+    except discord.PrivilegedIntentsRequired:
+        raise CommandError("Discord refused the gateway intents the bot asks for") from None
+    except discord.HTTPException as exc:
+        raise CommandError(
+            f"the Discord API at {api} answered HTTP {exc.status} at start-up: {exc.text[:200]}"
+        ) from None
+    except (OSError, aiohttp.ClientError, TimeoutError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise CommandError(f"cannot reach the Discord API at {api}: {reason}") from None
+
+
+async def run_discord(app: App, plan: RunPlan) -> int:
+    """`run` with DISCORD_TOKEN: the bot, until SIGTERM or SIGINT."""
+    token = read_token()
+    _endpoints()
+    bot = CasewatchBot(app, tick=plan.tick, backfill=plan.backfill, only_urls=plan.only_urls)
+    async with bot:
+        stop_on_signals(lambda: asyncio.ensure_future(bot.close()))
+        await _start(bot, token)
+    return 0
+
+
+async def sync_discord(config: str, db: str, guild_id: str | None) -> int:
+    """`sync`: register the slash commands (globally, or in one guild at once)."""
+    token = read_token()
+    _endpoints()
+    async with open_app(config, db) as app:
+        bot = CasewatchBot(app, auto_sync=False, run_jobs=False)
+        async with bot:
+            await _start(bot, token, connect=False)  # login() runs setup_hook: loads EXTENSIONS
+            guild = discord.Object(int(guild_id)) if guild_id else None
+            count = await bot.sync_commands(force=True, guild=guild)
+    print(f"synced {count} commands" + (f" to guild {guild_id}" if guild_id else " globally"))
+    return 0
+
+
+def print_invite() -> int:
+    """`invite`: the URL that adds the bot to a server with the permissions it needs."""
+    given = os.environ.get("DISCORD_APPLICATION_ID", "").strip()
+    if given and not given.isdigit():
+        raise CommandError("DISCORD_APPLICATION_ID: not a number (the application's id)")
+    app_id = int(given) if given else application_id_from_token(os.environ.get("DISCORD_TOKEN", ""))
+    if not app_id:
+        print(
+            "Set DISCORD_APPLICATION_ID (or DISCORD_TOKEN) to build the invite URL.",
+            file=sys.stderr,
+        )
+        return 1
+    print(invite_url(app_id))
+    return 0
+
+
+def invite_url(app_id: int) -> str:
+    return discord.utils.oauth_url(
+        app_id, permissions=PERMISSIONS, scopes=("bot", "applications.commands")
+    )
