@@ -42,6 +42,17 @@ PERMISSIONS = discord.Permissions(
 COMMAND_HASH_KEY = "command_hash"
 
 
+class _NoVoiceWarning(logging.Filter):
+    """The bot uses no voice: discord.py's warning that voice libraries are missing is noise in
+    every start-up (and would bury a one-line start-up error)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "voice will NOT be supported" not in str(record.msg)
+
+
+logging.getLogger("discord.client").addFilter(_NoVoiceWarning())
+
+
 class CasewatchBot(commands.Bot):
     """The Discord face of casewatch. Resources come in through `app`; the run loop is the one
     console mode uses too (`casewatch.app.RunLoop`), delivering through the alerts cog."""

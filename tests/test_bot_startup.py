@@ -1,0 +1,229 @@
+"""`python bot.py` as a process: Discord start-up failures are one line, Discord mode keeps the
+command line's contract, and commands that never talk to Discord do not import it."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.casewatch_helpers import item
+from tests.discord_twin import DiscordTwin
+from tests.feedserver import FeedServer, rss
+
+pytestmark = pytest.mark.timeout(90)
+
+ROOT = Path(__file__).resolve().parent.parent
+CASE = "ICC urged to open Uyghur genocide case over deportations from Tajikistan"
+
+
+def write_config(tmp: Path, feed_url: str) -> Path:
+    cfg = tmp / "feeds.yaml"
+    cfg.write_text(
+        "case: {name: Test case}\ndefaults: {parse_workers: 0}\n"
+        "relevance:\n  groups: {people: ['Uyghur*'], forum: [ICC]}\n"
+        "  rules: [{name: case, all: [people, forum], score: 2}]\n"
+        f"sources:\n  - {{name: Configured, url: '{feed_url}'}}\n",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+async def bot_py(
+    tmp: Path, *args: str, env: dict[str, str], python: tuple[str, ...] = ()
+) -> asyncio.subprocess.Process:
+    """`python bot.py ARGS` with the environment `env` on top of a clean one (no Discord)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DISCORD_")}
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        *python,
+        str(ROOT / "bot.py"),
+        *args,
+        env={
+            **base,
+            "CASEWATCH_CONFIG": str(tmp / "feeds.yaml"),
+            "CASEWATCH_DB": str(tmp / "c.db"),
+            **env,
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=tmp,
+    )
+
+
+async def finish(proc: asyncio.subprocess.Process, timeout: float = 60) -> tuple[int, str, str]:
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- issue 12, point 12: Discord start-up ----------------------------------------------------------
+
+
+async def test_a_wrong_token_is_one_line_naming_it_and_a_nonzero_exit(
+    discord_twin: DiscordTwin, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    write_config(tmp_path, feed_server.route("/f.xml", rss([])))
+    wrong = "MTIzNDU2Nzg5MDEyMzQ1Njc4.wrong-token.abcdefghijklmnopqrstuvwxyz1"
+    proc = await bot_py(
+        tmp_path, "run", env={"DISCORD_TOKEN": wrong, "DISCORD_API_BASE": discord_twin.api_base}
+    )
+    code, out, err = await finish(proc)
+    assert code == 1
+    assert err == (
+        f"Discord refused the bot token (401 Unauthorized at {discord_twin.api_base}):"
+        " check DISCORD_TOKEN\n"
+    )
+    assert wrong not in out + err
+    assert discord_twin.requests_to("GET", r"/users/@me$")  # it did ask the (twin) API
+
+
+async def test_an_unreachable_discord_api_is_one_line_and_a_nonzero_exit(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    write_config(tmp_path, feed_server.route("/f.xml", rss([])))
+    api = f"http://127.0.0.1:{closed_port()}/api/v10"
+    proc = await bot_py(
+        tmp_path, "run", env={"DISCORD_TOKEN": "twin.secret-token", "DISCORD_API_BASE": api}
+    )
+    code, _, err = await finish(proc)
+    assert code == 1
+    assert err.startswith(f"cannot reach the Discord API at {api}: ") and err.count("\n") == 1
+    assert "secret-token" not in err
+    assert feed_server.hits["/f.xml"] == 0  # no polling before Discord said yes
+
+
+async def test_a_malformed_discord_api_base_is_one_line(tmp_path: Path) -> None:
+    write_config(tmp_path, "https://example.org/f.xml")
+    proc = await bot_py(
+        tmp_path, "sync", env={"DISCORD_TOKEN": "twin.x", "DISCORD_API_BASE": "discord.local/api"}
+    )
+    code, _, err = await finish(proc)
+    assert code == 1
+    assert err.startswith("DISCORD_API_BASE / DISCORD_GATEWAY_URL: api_base must be an absolute")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "hook",
+    [
+        "https://discord.com/api/webhooks/notanumber/S3CRET-hook-token",
+        "discord.com/api/webhooks/123/S3CRET-hook-token",
+        "https://discord.com/api/webhooks/123/S3CRET-hook-token extra",
+    ],
+)
+async def test_a_malformed_webhook_url_is_reported_without_its_secret(
+    hook: str, tmp_path: Path
+) -> None:
+    write_config(tmp_path, "https://example.org/f.xml")
+    proc = await bot_py(tmp_path, "run", env={"DISCORD_WEBHOOK_URL": hook})
+    code, out, err = await finish(proc)
+    assert code == 2 and err.startswith("DISCORD_WEBHOOK_URL: not a Discord webhook URL")
+    assert err.count("\n") == 1 and "S3CRET" not in out + err
+
+    proc = await bot_py(tmp_path, "check", env={"DISCORD_WEBHOOK_URL": hook})
+    code, out, err = await finish(proc)
+    assert code == 2 and "DISCORD_WEBHOOK_URL: not a Discord webhook URL" in err
+    assert "S3CRET" not in out + err
+
+
+# -- issue 12, points 1, 3 and 5 in Discord mode: the same loop, the same contract -------------
+
+
+async def test_discord_mode_polls_only_the_tried_feed_and_does_not_keep_it(
+    discord_twin: DiscordTwin, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    write_config(tmp_path, feed_server.route("/configured.xml", rss([])))
+    trial = feed_server.route("/trial.xml", rss([item(1, CASE)]))
+    discord = {"DISCORD_TOKEN": discord_twin.token, "DISCORD_API_BASE": discord_twin.api_base}
+    proc = await bot_py(tmp_path, "run", "--source", trial, "--interval", "1s", env=discord)
+    try:
+        await discord_twin.wait_ready(timeout=60)
+        for _ in range(400):
+            if feed_server.hits["/trial.xml"] >= 2:  # polled every second, as in console mode
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        proc.terminate()
+        code, _, err = await finish(proc, 30)
+    assert code == 0, err[-2000:]
+    assert feed_server.hits["/trial.xml"] >= 2
+    assert feed_server.hits["/configured.xml"] == 0
+
+    proc = await bot_py(tmp_path, "sources", "--json", env={})
+    code, out, err = await finish(proc)
+    assert code == 0, err
+    assert [json.loads(x)["name"] for x in out.splitlines()] == ["Configured"]
+
+
+def test_bot_py_and_the_cli_call_no_private_function_of_each_other() -> None:
+    """One run loop, reached through public names: bot.py/cogs never call `cli._x`, and the
+    core's cli never imports bot.py or the Discord client."""
+    for path in [ROOT / "bot.py", *sorted((ROOT / "cogs").glob("*.py"))]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        private = [
+            f"{path.name}:{n.lineno}: cli.{n.attr}"
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Attribute)
+            and isinstance(n.value, ast.Name)
+            and n.value.id == "cli"
+            and n.attr.startswith("_")
+        ]
+        assert private == []
+    cli_tree = ast.parse((ROOT / "casewatch" / "cli.py").read_text(encoding="utf-8"))
+    imported = {
+        a.name.split(".")[0]
+        for n in ast.walk(cli_tree)
+        if isinstance(n, ast.Import)
+        for a in n.names
+    } | {
+        (n.module or "").split(".")[0] for n in ast.walk(cli_tree) if isinstance(n, ast.ImportFrom)
+    }
+    assert not imported & {"bot", "cogs", "discord"}
+
+
+# -- issue 9: commands that never talk to Discord do not import it ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("poll", "--once"), ("latest",), ("check",), ("sources", "--json"), ("run", "--help")],
+)
+async def test_commands_that_never_talk_to_discord_do_not_import_it(
+    args: tuple[str, ...], tmp_path: Path
+) -> None:
+    cfg = write_config(tmp_path, "https://example.org/f.xml")
+    cfg.write_text(cfg.read_text(encoding="utf-8").split("sources:")[0] + "sources: []\n")
+    proc = await bot_py(tmp_path, *args, env={}, python=("-X", "importtime"))
+    code, _, err = await finish(proc)
+    assert code == 0, err[-2000:]
+    modules = {line.rsplit("|", 1)[-1].strip() for line in err.splitlines() if "|" in line}
+    assert "casewatch.cli" in modules  # the import log is there
+    assert not {m for m in modules if m.split(".")[0] in ("discord", "apscheduler")}
+
+
+async def test_invite_does_import_discord(tmp_path: Path) -> None:
+    """The other side of the test above: the Discord commands still reach discord.py."""
+    write_config(tmp_path, "https://example.org/f.xml")
+    proc = await bot_py(
+        tmp_path,
+        "invite",
+        env={"DISCORD_APPLICATION_ID": "123456789012345678"},
+        python=("-X", "importtime"),
+    )
+    code, out, err = await finish(proc)
+    assert code == 0, err[-2000:]
+    modules = {line.rsplit("|", 1)[-1].strip() for line in err.splitlines() if "|" in line}
+    assert "client_id=123456789012345678" in out and "discord" in modules
