@@ -249,11 +249,16 @@ class Monitor:
         """Fetch, parse and ingest one source; record its health."""
         cfg = self.source_config(src)
         outcome = SourceOutcome(src["id"], src["name"], src["url"], "unchanged")
+        # A source added from Discord was checked when it was added, but its host may resolve
+        # to an internal address since: every fetch it causes is guarded again (each redirect
+        # and each connection), as at add time. feeds.yaml and --source ones are the operator's.
+        guard = src.get("origin") == "discord"
         result = await self.fetcher.fetch(
             src["url"],
             etag=src["etag"],
             last_modified=src["last_modified"],
             last_body_hash=src["body_hash"],
+            guard_internal=guard,
         )
         if not result.ok:
             outcome.status, outcome.error = "failed", result.error
@@ -280,19 +285,22 @@ class Monitor:
                 src, result, entry_count=len(parsed.entries), new_items=outcome.new_items
             )
         if outcome.thin:
-            await self._read_articles(outcome.thin[: self.MAX_ARTICLES], cfg)
+            await self._read_articles(outcome.thin[: self.MAX_ARTICLES], cfg, guard=guard)
         return outcome
 
     MAX_ARTICLES = 5  # article pages read per source and cycle, for relevant items only
 
-    async def _read_articles(self, thin: list[tuple[int, Entry]], cfg: SourceConfig) -> None:
-        """Replace thin summaries by the lead of the article page (same fetch guards as feeds)."""
+    async def _read_articles(
+        self, thin: list[tuple[int, Entry]], cfg: SourceConfig, *, guard: bool
+    ) -> None:
+        """Replace thin summaries by the lead of the article page (same fetch guards as feeds:
+        `guard` refuses internal addresses, for sources added from Discord)."""
         loop = asyncio.get_running_loop()
         for item_id, entry in thin:
             assert entry.link is not None
             if dedup.is_opaque_link(entry.link):
                 continue  # a search engine's redirect token, not the article
-            page = await self.fetcher.fetch(entry.link)
+            page = await self.fetcher.fetch(entry.link, guard_internal=guard)
             if not page.ok or not page.body:
                 log.info("article %s not read: %s", entry.link, page.error)
                 continue
