@@ -148,7 +148,12 @@ async def test_a_new_item_becomes_exactly_one_message_in_each_subscribed_channel
             assert any(f["name"] == "Why it matched" for f in embed["fields"])
         assert twin.messages(world["general1"]) == []
         sends = twin.requests_to("POST", r"/channels/\d+/messages")
-        assert all(r.json.get("nonce") and r.json.get("enforce_nonce") for r in sends)
+        # Each send carries its outbox row's nonce (not discord.py's random one), enforced.
+        alert_rows = rows(app.db, "SELECT id FROM outbox WHERE kind = 'alert' ORDER BY id")
+        assert len(alert_rows) == 2
+        expected = sorted(storage.outbox.nonce(app.db, r["id"]) for r in alert_rows)
+        assert sorted(str(r.json.get("nonce")) for r in sends) == expected
+        assert all(r.json.get("enforce_nonce") is True for r in sends)
         assert all(r.json["allowed_mentions"]["parse"] == [] for r in sends)
         clock.advance(3600)
         await bot.poll_tick()
@@ -388,6 +393,18 @@ async def test_digest_is_posted_at_its_time_and_a_missed_one_once_on_restart(
         await bot.poll_tick()
         msgs = await twin.wait_for_messages(ch, 1)
         assert "Daily digest" in msgs[0]["content"] and CASE_2.split(":")[0] in msgs[0]["content"]
+        # Digests quote feed headlines: their posts ping nobody, whatever the text says.
+        posts = [
+            r.json
+            for r in twin.requests_to("POST", r"/channels/\d+/messages")
+            if "digest" in str(r.json.get("content", "")).lower()
+        ]
+        assert posts and all(
+            p.get("allowed_mentions", {}).get("parse") == []
+            and not p["allowed_mentions"].get("roles")
+            and not p["allowed_mentions"].get("users")
+            for p in posts
+        )
     # Down for two days: on start-up one digest (the latest slot), not two.
     clock.advance(2 * 86400 + 3600)
     async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):

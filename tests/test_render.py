@@ -44,11 +44,17 @@ def test_embed_fields_are_clamped_to_each_limit() -> None:
     }
     out = clamp_embed(embed)
     assert len(out["title"]) <= render.EMBED_TITLE
-    assert len(out["description"]) <= render.EMBED_DESCRIPTION
     assert len(out["author"]["name"]) <= render.AUTHOR
     assert len(out["fields"]) <= render.EMBED_FIELDS
     assert all(len(f["name"]) <= 256 and len(f["value"]) <= 1024 for f in out["fields"])
     assert size(out) <= render.EMBEDS_TOTAL
+
+
+def test_a_long_description_is_cut_just_under_discords_4096_characters() -> None:
+    # Alone in its embed, so the 6,000 total is not what cuts it: the description limit is.
+    out = clamp_embed({"title": "Ruling", "description": "word " * 3000})
+    assert 4096 - 10 <= len(out["description"]) <= 4096
+    assert out["description"].endswith("…")
 
 
 def test_a_message_stays_under_the_total_across_all_embeds() -> None:
