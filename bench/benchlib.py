@@ -650,7 +650,6 @@ def prefill_archive(
         while len(item_rows) < batch and item_id < items:
             feed += 1
             src = source_ids[feed % len(source_ids)]
-            in_doc: dict[str, int] = {}
             for news_item in news.items(feed):
                 if item_id >= items:
                     break
@@ -693,7 +692,7 @@ def prefill_archive(
                         )
                     )
                     key_rows += [(k, story) for k in story_keys]
-                key = dedup.entry_identity(entry_of(news_item), seen_in_doc=in_doc)
+                key = dedup.entry_identity(entry_of(news_item))
                 item_rows.append(
                     (
                         item_id,

@@ -1,7 +1,7 @@
 """Identity and "same story" decisions: identity keys, canonical URLs, title keys, MinHash LSH.
 
 Pure: no I/O and no SQL. Storage keeps the keys made here in indexed tables:
-- `entry_identity` -> the per-source `seen` key (never pruned);
+- `document_identities` (`entry_identity` per entry) -> the per-source `seen` keys (never pruned);
 - `story_match_keys` -> cross-source keys ("u:" canonical URL, "t:" normalised title);
 - `MinHasher.band_keys` -> LSH band keys, so near-duplicate candidates come from an index lookup
   and only those candidates get the Jaccard check (`is_near_duplicate`).
@@ -15,7 +15,7 @@ import hashlib
 import re
 import struct
 import zlib
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC
 from functools import lru_cache
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -46,8 +46,10 @@ def _keep_or_hash(prefix: str, value: str) -> str:
     if (
         len(value) <= _MAX_VERBATIM
         and value.isprintable()
-        # "x#2" verbatim could collide with the second repeat of "x" in one document.
+        # "x#2" verbatim could collide with a repeat key of older versions, "x~..." with the
+        # content-qualified key of a repeated "x" (see `document_identities`).
         and not _COUNTER_SUFFIX.search(value)
+        and "~" not in value
     ):
         return prefix + value
     return prefix + _digest(value)
@@ -415,9 +417,13 @@ def _search_identity(entry: Entry, outlets: frozenset[str]) -> str:
     if not text:
         text = "text:" + _normalise(entry.summary or entry.content, frozenset())
         if text == "text:":
-            raise ValueError("entry_identity: search item has no title and no text to identify it")
+            raise NoIdentity("entry_identity: search item has no title and no text to identify it")
     outlet = _publisher_key(publisher or suffix or "")
     return "s:" + _digest("\x1f".join((text, outlet, _day(entry))))
+
+
+class NoIdentity(ValueError):
+    """An entry with nothing to recognise it by (no guid, link, title or text)."""
 
 
 def _feed_identity(entry: Entry) -> str:
@@ -431,35 +437,72 @@ def _feed_identity(entry: Entry) -> str:
     title = _normalise(entry.title, frozenset())
     text = _normalise(entry.summary or entry.content, frozenset())
     if not title and not text:
-        raise ValueError("entry_identity: entry has no guid, no link, no title and no text")
+        raise NoIdentity("entry_identity: entry has no guid, no link, no title and no text")
     return "h:" + _digest(f"{title}\n{text}")
 
 
 def entry_identity(
-    entry: Entry,
-    *,
-    source_format: str = "feed",
-    seen_in_doc: MutableMapping[str, int] | None = None,
-    outlets: frozenset[str] = frozenset(),
+    entry: Entry, *, source_format: str = "feed", outlets: frozenset[str] = frozenset()
 ) -> str:
     """The key that says "this source already gave us this entry" (the `seen` table).
 
     feed/page: "g:" guid, else "l:" link, else "h:" hash of normalised title and summary.
     search (Google/Bing News): "s:" hash of headline without outlet suffix + outlet + day, since
-    their ids and redirect links change on every fetch. Pass one `seen_in_doc` dict per fetched
-    document: it is updated, and a key repeated in that document gets "#2", "#3" ... in order.
+    their ids and redirect links change on every fetch. Raises NoIdentity (a ValueError) for an
+    entry with nothing to identify it. A whole fetched document: `document_identities`.
     """
     if source_format not in SOURCE_FORMATS:
         raise ValueError(
             f"entry_identity: unknown source_format {source_format!r}; "
             f"expected one of {', '.join(sorted(SOURCE_FORMATS))}"
         )
-    key = _search_identity(entry, outlets) if source_format == "search" else _feed_identity(entry)
-    if seen_in_doc is None:
-        return key
-    count = seen_in_doc.get(key, 0) + 1
-    seen_in_doc[key] = count
-    return key if count == 1 else f"{key}#{count}"
+    if source_format == "search":
+        return _search_identity(entry, outlets)
+    return _feed_identity(entry)
+
+
+def _content_identity(entry: Entry) -> str:
+    """What tells apart entries that share a guid or link: their headline and link (their text
+    when they have no headline). Stable across fetches, unlike their place in the document."""
+    title = _normalise(entry.title, frozenset())
+    text = "" if title else _normalise(entry.summary or entry.content, frozenset())[:500]
+    return _digest(f"{title}\n{(entry.link or '').strip()}\n{text}")[:12]
+
+
+def document_identities(
+    entries: Sequence[Entry], *, source_format: str = "feed", outlets: frozenset[str] = frozenset()
+) -> list[list[str] | None]:
+    """The `seen` keys of each entry of one fetched document: look up all, store all; None for
+    an entry with nothing to identify it (skip that entry, not the document).
+
+    A guid (or link) given to several entries of the document does not identify them: each of
+    those gets the key qualified by its content ("g:x~" + hash of headline and link), never a
+    position, since a new entry at the top would otherwise take the key of an old one. An entry
+    with a guid of its own is stored under both keys, so it is still recognised when its guid
+    shows up on other entries later. Content-keyed entries ("h:", "s:") repeated in a document
+    are one entry.
+    """
+    bases: list[str | None] = []
+    for entry in entries:
+        try:
+            bases.append(entry_identity(entry, source_format=source_format, outlets=outlets))
+        except NoIdentity:
+            bases.append(None)
+    counts: dict[str, int] = {}
+    for base in bases:
+        if base is not None:
+            counts[base] = counts.get(base, 0) + 1
+    out: list[list[str] | None] = []
+    for entry, base in zip(entries, bases, strict=True):
+        if base is None:
+            out.append(None)
+        elif not base.startswith(("g:", "l:")):
+            out.append([base])
+        elif counts[base] > 1:
+            out.append([f"{base}~{_content_identity(entry)}"])
+        else:
+            out.append([base, f"{base}~{_content_identity(entry)}"])
+    return out
 
 
 def _matchable_url(url: str, source_url: str | None) -> str | None:

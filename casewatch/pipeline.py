@@ -435,21 +435,23 @@ class Monitor:
     ) -> None:
         """Identity, judging, filing the story, storing the item, the alert decision."""
         now = self.clock.now()
-        seen_in_doc: dict[str, int] = {}
         max_age = timedelta(seconds=self.config.defaults.alert_max_age)
-        for entry in entries:
-            key = dedup.entry_identity(
-                entry, source_format=cfg.format, seen_in_doc=seen_in_doc, outlets=self.outlets
-            )
-            if items.seen_item(self.db, src["id"], [key]) is not None:
+        identities = dedup.document_identities(
+            entries, source_format=cfg.format, outlets=self.outlets
+        )
+        for entry, keys in zip(entries, identities, strict=True):
+            if keys is None:
+                outcome.skipped.append("an entry without guid, link, title or text")
+                continue
+            if items.seen_item(self.db, src["id"], keys) is not None:
                 continue
             judged = self._judge_entry(entry, cfg, src["kind"])
             place = self._place(entry, src, judged, now) if judged.kept else None
             if place is not None and place.alias_of is not None:
-                # The same entry under a new guid: remember the key, nothing new.
-                items.add_seen(self.db, src["id"], [key], place.alias_of)
+                # The same entry under a new guid: remember the keys, nothing new.
+                items.add_seen(self.db, src["id"], keys, place.alias_of)
                 continue
-            item_id = self._store_item(src, key, entry, judged, place, now)
+            item_id = self._store_item(src, keys, entry, judged, place, now)
             outcome.new_items += 1
             if judged.relevant:
                 outcome.relevant += 1
@@ -515,7 +517,7 @@ class Monitor:
     def _store_item(
         self,
         src: dict,
-        key: str,
+        keys: list[str],
         entry: Entry,
         judged: Judged,
         place: Placement | None,
@@ -526,7 +528,7 @@ class Monitor:
             self.db,
             items.NewItem(
                 source_id=src["id"],
-                entry_key=key,
+                entry_key=keys[0],
                 title=entry.title,
                 url=entry.link,
                 canonical_url=judged.canonical_url,
@@ -545,7 +547,7 @@ class Monitor:
                 story_id=None if place is None else place.story_id,
             ),
         )
-        items.add_seen(self.db, src["id"], [key], item_id)
+        items.add_seen(self.db, src["id"], keys, item_id)
         return item_id
 
     def _note_court_act(

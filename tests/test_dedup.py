@@ -11,6 +11,7 @@ import pytest
 from casewatch.dedup import (
     MinHasher,
     canonical_url,
+    document_identities,
     entry_identity,
     is_near_duplicate,
     is_opaque_link,
@@ -314,28 +315,43 @@ def test_identity_without_guid_or_link_hashes_title_and_summary() -> None:
     assert entry_identity(other) != key
 
 
-def test_repeated_guids_in_one_document_get_numbered_in_order() -> None:
-    document = [
-        Entry(title="first", guid="dup"),
-        Entry(title="other", guid="unique"),
-        Entry(title="second", guid="dup"),
-        Entry(title="third", guid="dup"),
-        Entry(title="no ids 1", link="https://e.com/list"),
-        Entry(title="no ids 2", link="https://e.com/list"),
+def test_repeated_guids_are_told_apart_by_content_not_by_position() -> None:
+    old = [
+        Entry(title="Hearing set for March", guid="dup", link="https://e.com/1"),
+        Entry(title="Other news", guid="unique", link="https://e.com/2"),
+        Entry(title="Filing received", guid="dup", link="https://e.com/3"),
     ]
-    first_fetch: dict[str, int] = {}
-    keys = [entry_identity(e, seen_in_doc=first_fetch) for e in document]
-    assert keys == [
-        "g:dup",
-        "g:unique",
-        "g:dup#2",
-        "g:dup#3",
-        "l:https://e.com/list",
-        "l:https://e.com/list#2",
-    ]
-    # the same document fetched again gives the same keys
-    second_fetch: dict[str, int] = {}
-    assert [entry_identity(e, seen_in_doc=second_fetch) for e in document] == keys
+    first = document_identities(old)
+    assert first[0] is not None and first[2] is not None
+    assert len(first[0]) == 1 and first[0][0].startswith("g:dup~") and first[0] != first[2]
+    assert first[1] is not None and first[1][0] == "g:unique"
+    # A new entry under the same guid at the top: the old ones keep their keys, it gets its own.
+    new = Entry(title="Decision published", guid="dup", link="https://e.com/4")
+    second = document_identities([new, *old])
+    assert second[1:] == first
+    assert second[0] is not None and second[0][0] not in {k for ks in first if ks for k in ks}
+    assert document_identities([*old, new])[:3] == first  # nor does the order matter
+
+
+def test_an_entry_whose_guid_is_later_repeated_is_still_recognised() -> None:
+    alone = Entry(title="Hearing set for March", guid="site", link="https://e.com/1")
+    (keys,) = document_identities([alone])
+    assert keys is not None and keys[0] == "g:site"
+    later = document_identities([Entry(title="New filing", guid="site"), alone])
+    assert later[1] is not None and set(later[1]) & set(keys)
+    assert later[0] is not None and not set(later[0]) & set(keys)
+
+
+def test_an_entry_with_nothing_to_identify_it_is_left_out_not_the_document() -> None:
+    empty, fine = document_identities([Entry(title=" ", summary=""), Entry(title="A", guid="a")])
+    assert empty is None and fine is not None and fine[0] == "g:a"
+    assert document_identities([Entry(title="")], source_format="search") == [None]
+
+
+def test_content_keyed_entries_repeated_in_a_document_are_one_entry() -> None:
+    same = Entry(title="Statement on deportations", summary="The Office received a filing.")
+    first, second = document_identities([same, same])
+    assert first == second and first is not None and first[0].startswith("h:")
 
 
 def test_identity_refuses_an_entry_with_nothing_to_identify() -> None:

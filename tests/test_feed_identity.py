@@ -1,0 +1,54 @@
+"""Per-source identity on real feed shapes: repeated guids, empty entries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from casewatch.clock import FakeClock
+from tests.casewatch_helpers import START, app_for, item
+from tests.feedserver import FeedServer, rss
+
+HEADLINES = [
+    "Uyghur activists deported from Tajikistan: ICC filing names officials",
+    "Uyghur Tribunal judgment cited in renewed International Criminal Court request",
+    "Lawyers file new ICC submission on Uyghur deportations from Cambodia",
+    "ICC Prosecutor asked again to open Uyghur deportation inquiry",
+    "Uyghur groups take Tajikistan deportations to the ICC Appeals Chamber",
+]
+
+
+def same_guid(n: int) -> dict:
+    """A feed (a misconfigured WordPress, say) that gives every entry one guid: its home page."""
+    return item(n, HEADLINES[n], guid="https://blog.example.org/")
+
+
+async def test_a_feed_repeating_one_guid_still_gets_its_new_entries(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    clock = FakeClock(START)
+    url = feed_server.route("/f.xml", rss([same_guid(2), same_guid(1), same_guid(0)]))
+    async with app_for(tmp_path, [{"name": "Blog", "url": url}], clock=clock) as app:
+        first = await app.monitor.poll_once()
+        assert first.outcomes[0].new_items == 3
+        # Two new entries at the top, same guid again: new, whatever their position.
+        feed_server.route("/f.xml", rss([same_guid(n) for n in (4, 3, 2, 1, 0)]))
+        clock.advance(3600)
+        report = await app.monitor.poll_once()
+        assert report.outcomes[0].new_items == 2
+        assert len(report.alerts) == 2
+        clock.advance(3600)
+        again = await app.monitor.poll_once(force=True)
+        assert again.outcomes[0].new_items == 0 and again.alerts == []
+
+
+async def test_an_empty_entry_is_skipped_not_the_whole_source(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    # A title of punctuation only, no guid, no link, no text: nothing to recognise it by.
+    empty = {"title": "—"}
+    url = feed_server.route("/f.xml", rss([item(1, HEADLINES[0]), empty, item(2, HEADLINES[1])]))
+    async with app_for(tmp_path, [{"name": "Feed", "url": url}]) as app:
+        report = await app.monitor.poll_once()
+    (outcome,) = report.outcomes
+    assert (outcome.status, outcome.error, outcome.new_items) == ("new", None, 2)
+    assert "an entry without guid, link, title or text" in outcome.skipped
