@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlite_utils import Database
 
 from casewatch.chart import coverage_chart
+from casewatch.text import plural
 from storage import items, timeline
+from storage.timeutil import parse_iso
 
 
 def chart_png(db: Database, *, title: str, since: datetime | None = None) -> bytes:
@@ -24,3 +26,27 @@ def chart_png(db: Database, *, title: str, since: datetime | None = None) -> byt
         if e["origin"] == "config" and (start is None or e["date"] >= start.isoformat())
     ]
     return coverage_chart(weeks, events, title=f"{title}: coverage per week", since=start)
+
+
+def activity_caption(totals: dict, *, title: str, since: datetime | None, now: datetime) -> str:
+    """The line under the coverage chart: the period it covers and what it counts."""
+    start = since or parse_iso(totals.get("first"))
+    if start is None:
+        return f"{title}: nothing relevant stored yet."
+    days = max(1, (now - start) // timedelta(days=1))
+    span = plural(days // 7, "week") if days >= 14 else plural(days, "day")
+    court = int(totals["court"])
+    return (
+        f"{title}: coverage per week, {start:%Y-%m-%d} to {now:%Y-%m-%d} ({span}): "
+        f"{plural(int(totals['stories']), 'story', 'stories')}"
+        f" ({plural(court, 'court development')}) from "
+        f"{plural(int(totals['reports']), 'relevant report')}."
+    )
+
+
+def activity(
+    db: Database, *, title: str, since: datetime | None, now: datetime
+) -> tuple[bytes, str]:
+    """The coverage chart and its caption, for `/case activity` and `chart`."""
+    caption = activity_caption(items.activity_totals(db, since), title=title, since=since, now=now)
+    return chart_png(db, title=title, since=since), caption

@@ -23,6 +23,7 @@ from casewatch import __version__, sourcelist
 from casewatch.config import ConfigError, load_config, parse_duration
 from casewatch.delivery import ConsoleDelivery, WebhookDelivery
 from casewatch.digest import build_digest, digest_text
+from casewatch.text import plural
 from casewatch.views import alert_json, alert_view
 from storage import destinations, items, outbox, sources, stories, timeline
 from storage.db import StoreError, explain, inspect_store
@@ -445,7 +446,11 @@ async def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 async def cmd_latest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     async def body(app: Any) -> int:
-        found = stories.latest(app.db, count=max(1, min(args.count, 100)), kind=args.kind)
+        LATEST_MAX = 100  # the most `latest --count` lists at once
+        count = max(1, min(args.count, LATEST_MAX))
+        if args.count > LATEST_MAX:
+            err.write(f"latest: showing the newest {LATEST_MAX} (the most it lists at once)\n")
+        found = stories.latest(app.db, count=count, kind=args.kind)
         views = [alert_view(app.db, int(s["id"])) for s in found]
         for v in views:
             if v is None:
@@ -464,29 +469,50 @@ async def cmd_latest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 async def cmd_search(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if items.fts_query(args.query) is None:
+        err.write(
+            f"search: {args.query!r} has no words to search; try a name, a place or a "
+            '"quoted phrase"\n'
+        )
+        return EXIT_INVALID
+
     async def body(app: Any) -> int:
         since = app.clock.now() - timedelta(seconds=args.since) if args.since else None
         per = max(1, min(args.per_page, 50))
+        page = max(1, args.page)
         found, total = items.search(
             app.db,
             args.query,
             since=since,
             source=args.source,
             limit=per,
-            offset=(max(1, args.page) - 1) * per,
+            offset=(page - 1) * per,
         )
         if args.json:
             for r in found:
-                _print_json(_item_json(r), out)
+                _print_json({**_item_json(r), "copies": r["copies"]}, out)
             return EXIT_OK
         if not found:
-            out.write(f"No match for {args.query!r}.\n")
-            return EXIT_OK
-        out.write(f"{total} matches for {args.query!r} (page {args.page}):\n")
-        for r in found:
             out.write(
-                f"- [{r['id']}] {r['title']} — {r['publisher'] or r['source_name']}"
-                f" ({_fmt_time(r['published_at'] or r['fetched_at'])}) story {r['story_id']}\n"
+                f"No match for {args.query!r}"
+                + (
+                    f" on page {page} (there are {plural(total, 'match', 'matches')})"
+                    if total
+                    else ""
+                )
+                + ".\n"
+            )
+            return EXIT_OK
+        pages = -(-total // per)
+        out.write(
+            f"{plural(total, 'story', 'stories')} found for {args.query!r} (page {page} of {pages}):\n"
+        )
+        for r in found:
+            more = int(r["copies"]) - 1
+            out.write(
+                f"- story {r['story_id'] or '-'}: {r['title']} — {r['publisher'] or r['source_name']}"
+                + (f" (+{plural(more, 'other report')})" if more else "")
+                + f", {_fmt_time(r['published_at'] or r['fetched_at'])}, item {r['id']}\n"
                 f"  {r['url'] or ''}\n"
             )
         return EXIT_OK
@@ -657,12 +683,15 @@ async def cmd_digest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 async def cmd_chart(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from casewatch.chart_data import chart_png
+    from casewatch.chart_data import activity
 
     async def body(app: Any) -> int:
-        since = app.clock.now() - timedelta(seconds=args.since) if args.since else None
-        png = chart_png(app.db, title=app.config.case.short or app.config.case.name, since=since)
+        now = app.clock.now()
+        since = now - timedelta(seconds=args.since) if args.since else None
+        title = app.config.case.short or app.config.case.name
+        png, caption = activity(app.db, title=title, since=since, now=now)
         await asyncio.to_thread(Path(args.out).write_bytes, png)
+        out.write(caption + "\n")
         err.write(f"wrote {args.out} ({len(png)} bytes)\n")
         return EXIT_OK
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from casewatch.render import escape_markdown
+from casewatch.text import plural
 from storage import destinations, outbox, stories
 from storage.db import scalar
 from storage.timeutil import iso, parse_iso
@@ -262,9 +263,10 @@ def digest_lines(view: DigestView, *, markdown: bool = True) -> list[str]:
     if view.empty:
         lines.append("Nothing new in this period.")
         return lines
+    # One unit in the header: stories (each an alert already), split by kind.
     lines.append(
-        f"{len(view.court) + len(view.news)} stories · {view.court_items} court items · "
-        f"{view.news_items} news items"
+        f"{plural(len(view.court) + len(view.news), 'story', 'stories')}: "
+        f"{plural(len(view.court), 'court development')}, {len(view.news)} news"
     )
     court = view.court[: view.max_stories]
     news = view.news[: max(0, view.max_stories - len(court))]

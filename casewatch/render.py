@@ -185,7 +185,11 @@ def alert_embed(view: AlertView) -> dict[str, Any]:
             + (f" · {view.language}" if view.language and view.language != "en" else "")
         },
         "fields": fields,
-        "footer": {"text": f"story {view.story_id} · /case story {view.story_id}"},
+        "footer": {
+            "text": f"story {view.story_id} · /case story {view.story_id}"
+            if view.story_id > 0
+            else "a sample: a real alert ends with its story number, for /case story"
+        },
         "timestamp": (view.published or view.first_seen).isoformat(),
     }
     if view.url:

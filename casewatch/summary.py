@@ -186,7 +186,9 @@ def item_summary(
             article_text = clean_description(article, title=title)
             if len(article_text) > len(text):
                 text = article_text
-    code = _primary_language(language) or detect_language(f"{title}. {text}")
+    # The text says what language it is in; a feed's declared language (often the site's
+    # default, or wrong for syndicated copies) is only the fallback for text too short to tell.
+    code = detect_language(f"{title}. {text}") or _primary_language(language)
     found = lead(text, language=code)
     return (found if is_real_lead(found, title=title) else ""), code
 

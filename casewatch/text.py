@@ -78,3 +78,8 @@ def node_text(node: LexborNode, *, blocks: bool = True) -> str:
             inner.insert_before(" ")
             inner.insert_after(" ")
     return collapse(node.text(separator=""))
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """A count with its noun: '1 match', '2 matches', '1 story', '3 stories'."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"

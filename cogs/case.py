@@ -13,9 +13,10 @@ from discord.ext import commands
 from sqlite_utils import Database
 
 from casewatch import __version__, render
-from casewatch.chart_data import chart_png
+from casewatch.chart_data import activity
 from casewatch.cli import source_health, why_lines
 from casewatch.config import parse_duration
+from casewatch.text import plural
 from casewatch.views import alert_view
 from cogs.errors import UserError
 from cogs.paging import Pager
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from bot import CasewatchBot
 
 PER_PAGE = 5
+LATEST_MAX = 50  # /case latest count: more than EMBEDS_PER_MESSAGE is listed in pages
+EMBEDS_PER_MESSAGE = 10  # Discord's limit
+FIELD_LIMIT = 1024  # Discord's limit on an embed field's value
 
 
 def duration_arg(text: str | None, option: str) -> timedelta | None:
@@ -56,12 +60,13 @@ class CaseCog(
 
     @app_commands.command(name="latest", description="The newest developments in the case")
     @app_commands.describe(
-        count="How many stories (1-10)", kind="Only news or only court developments"
+        count="How many stories (1-50; more than 10 are listed in pages)",
+        kind="Only news or only court developments",
     )
     async def latest(
         self,
         interaction: discord.Interaction,
-        count: app_commands.Range[int, 1, 10] = 5,
+        count: app_commands.Range[int, 1, LATEST_MAX] = 5,
         kind: Literal["news", "court"] | None = None,
     ) -> None:
         found = stories.latest(self.db, count=count, kind=kind)
@@ -71,12 +76,49 @@ class CaseCog(
                 "Nothing stored yet. The first poll may still be running.", ephemeral=True
             )
             return
-        _, embeds = render.clamp_message("", [render.alert_embed(v) for v in views])
-        await interaction.response.send_message(embeds=[discord.Embed.from_dict(e) for e in embeds])
+        what = f"{kind} " if kind else ""
+        fewer = (
+            f"Only {plural(len(views), f'{what}story', f'{what}stories')} stored so far."
+            if len(views) < count
+            else None
+        )
+        if count <= EMBEDS_PER_MESSAGE:
+            _, embeds = render.clamp_message("", [render.alert_embed(v) for v in views])
+            await interaction.response.send_message(
+                content=fewer, embeds=[discord.Embed.from_dict(e) for e in embeds]
+            )
+            return
+        # Discord shows at most 10 embeds in a message: more stories are listed, in pages.
+        lines = [
+            f"{'⚖️' if v.kind == 'court' else '📰'} "
+            + (
+                f"[{render.escape_markdown(v.title)}]({v.url})"
+                if v.url
+                else f"**{render.escape_markdown(v.title)}**"
+            )
+            + f"\n{render.escape_markdown(v.source)}"
+            + (f" +{len(v.outlets) - 1}" if len(v.outlets) > 1 else "")
+            + f" · {_when(v.published.isoformat() if v.published else None)} · story {v.story_id}"
+            for v in views
+        ]
+        pages_text = _chunks(lines, 3800)  # whole stories per page, never a cut link
+
+        def page(n: int) -> tuple[discord.Embed, int]:
+            embed = {
+                "title": f"Latest {plural(len(views), f'{what}story', f'{what}stories')}",
+                "description": pages_text[n],
+                "footer": {
+                    "text": f"page {n + 1}/{len(pages_text)} · /case story <number> for one story"
+                    + (f" · {fewer}" if fewer else "")
+                },
+            }
+            return discord.Embed.from_dict(render.clamp_embed(embed)), len(pages_text)
+
+        await Pager(page, owner_id=interaction.user.id).start(interaction)
 
     @app_commands.command(name="search", description="Search every stored item (ranked)")
     @app_commands.describe(
-        query='Words or a "quoted phrase"',
+        query='Words or a "quoted phrase"; word forms match (Argentina finds Argentine)',
         since="Only this recent window, e.g. 7d or 12h",
         source="Only this source or outlet",
     )
@@ -88,6 +130,11 @@ class CaseCog(
         since: str | None = None,
         source: str | None = None,
     ) -> None:
+        if items.fts_query(query) is None:
+            raise UserError(
+                "`query`: give at least one word to search for, e.g. `Argentina`, "
+                '`deportation Tajikistan` or `"Uyghur Tribunal"`.'
+            )
         window = duration_arg(since, "since")
         await interaction.response.defer(thinking=True)
         after = self.bot.app.clock.now() - window if window else None
@@ -96,19 +143,18 @@ class CaseCog(
             found, total = items.search(
                 self.db, query, since=after, source=source, limit=PER_PAGE, offset=n * PER_PAGE
             )
-            lines = [
-                f"**{render.escape_markdown(r['title'])}**\n{render.escape_markdown(r['publisher'] or r['source_name'])}"
-                f" · {_when(r['published_at'] or r['fetched_at'])} · item {r['id']}"
-                f" · story {r['story_id'] or '-'}" + (f" · [link]({r['url']})" if r["url"] else "")
-                for r in found
-            ]
+            lines = [_search_line(r) for r in found]
             pages = max(1, -(-total // PER_PAGE))
             embed = discord.Embed.from_dict(
                 render.clamp_embed(
                     {
                         "title": f"Search: {query}",
-                        "description": "\n\n".join(lines) or "No match.",
-                        "footer": {"text": f"{total} matches · page {n + 1}/{pages}"},
+                        "description": "\n\n".join(lines)
+                        or f"No match for {render.escape_markdown(query)}.",
+                        "footer": {
+                            "text": f"{plural(total, 'story', 'stories')} matched"
+                            f" · page {n + 1}/{pages}"
+                        },
                     }
                 )
             )
@@ -133,24 +179,31 @@ class CaseCog(
         if view is None:
             raise UserError(f"There is no story {id}. `/case latest` lists recent ones.")
         members = items.for_story(self.db, id)
-        embed = render.alert_embed(view)
+        base = render.alert_embed(view)
         lines = [
             f"• {render.escape_markdown(m['publisher'] or m['source_name'])}: "
             + (
-                f"[{render.escape_markdown(m['title'])}]({m['url']})"
+                f"[{render.escape_markdown(render.clamp(m['title'], 150))}]({m['url']})"
                 if m["url"]
-                else render.escape_markdown(m["title"])
+                else render.escape_markdown(render.clamp(m["title"], 150))
             )
             + f" ({_when(m['published_at'] or m['fetched_at'])}, item {m['id']})"
             for m in members
         ]
-        embed["fields"] = [
-            *embed.get("fields", []),
-            {"name": f"Coverage ({len(members)} items)", "value": "\n".join(lines)},
-        ]
-        await interaction.response.send_message(
-            embed=discord.Embed.from_dict(render.clamp_embed(embed))
-        )
+        # A field holds 1024 characters: whole lines only, the rest on the next pages.
+        chunks = _chunks(lines, FIELD_LIMIT)
+
+        def page(n: int) -> tuple[discord.Embed, int]:
+            name = f"Coverage ({plural(len(members), 'report')})"
+            if len(chunks) > 1:
+                name += f" · page {n + 1}/{len(chunks)}"
+            embed = {
+                **base,
+                "fields": [*base.get("fields", []), {"name": name, "value": chunks[n]}],
+            }
+            return discord.Embed.from_dict(render.clamp_embed(embed)), len(chunks)
+
+        await Pager(page, owner_id=interaction.user.id).start(interaction)
 
     @app_commands.command(name="timeline", description="The case's key dated events, by year")
     @app_commands.describe(order="Oldest or newest first", year="Only one year")
@@ -245,10 +298,17 @@ class CaseCog(
         await interaction.response.defer(thinking=True)
         after = self.bot.app.clock.now() - window if window else None
         case = self.bot.app.config.case
-        png = await asyncio.to_thread(
-            chart_png, self.db, title=case.short or case.name, since=after
+        png, caption = await asyncio.to_thread(
+            activity,
+            self.db,
+            title=case.short or case.name,
+            since=after,
+            now=self.bot.app.clock.now(),
         )
-        await interaction.followup.send(file=discord.File(io.BytesIO(png), filename="activity.png"))
+        await interaction.followup.send(
+            content=render.escape_markdown(caption),
+            file=discord.File(io.BytesIO(png), filename="activity.png"),
+        )
 
     @app_commands.command(name="about", description="What this bot follows and how")
     async def about(self, interaction: discord.Interaction) -> None:
@@ -268,6 +328,19 @@ class CaseCog(
         await interaction.response.send_message(
             embed=discord.Embed.from_dict(render.clamp_embed(embed)), ephemeral=True
         )
+
+
+def _search_line(r: dict) -> str:
+    """One search result: a story, by its best-matching report."""
+    more = int(r.get("copies") or 1) - 1
+    outlet = render.escape_markdown(r["publisher"] or r["source_name"])
+    return (
+        f"**{render.escape_markdown(r['title'])}**\n{outlet}"
+        + (f" (+{plural(more, 'other report')})" if more else "")
+        + f" · {_when(r['published_at'] or r['fetched_at'])} · story {r['story_id'] or '-'}"
+        + f" · item {r['id']}"
+        + (f" · [link]({r['url']})" if r["url"] else "")
+    )
 
 
 def _chunks(lines: list[str], size: int) -> list[str]:

@@ -14,6 +14,22 @@ class UserError(app_commands.AppCommandError):
     """Something the user can fix: the message is shown to them as it is."""
 
 
+# Discord's own names for permissions, where they differ from discord.py's attribute names.
+PERMISSION_NAMES = {
+    "manage_guild": "Manage Server",
+    "mention_everyone": "Mention @everyone, @here and All Roles",
+    "view_channel": "View Channel",
+    "read_messages": "View Channel",
+    "external_emojis": "Use External Emojis",
+    "use_application_commands": "Use Application Commands",
+}
+
+
+def permission_names(names: list[str]) -> str:
+    """Permissions as Discord's settings name them: 'Manage Server', not 'Manage Guild'."""
+    return ", ".join(PERMISSION_NAMES.get(p, p.replace("_", " ").title()) for p in names)
+
+
 def explain(error: app_commands.AppCommandError) -> str | None:
     """The short message for an expected error, or None when it is a bug to log."""
     if isinstance(error, UserError):
@@ -21,10 +37,10 @@ def explain(error: app_commands.AppCommandError) -> str | None:
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"This command is cooling down: try again in {error.retry_after:.0f}s."
     if isinstance(error, app_commands.MissingPermissions):
-        perms = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        perms = permission_names(error.missing_permissions)
         return f"You need the {perms} permission to do that."
     if isinstance(error, app_commands.BotMissingPermissions):
-        perms = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        perms = permission_names(error.missing_permissions)
         return f"I am missing the {perms} permission here."
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command only works in a server."

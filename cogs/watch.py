@@ -200,9 +200,12 @@ class WatchCog(
             outlets=["casewatch"],
             published=now,
             first_seen=now,
-            summary="A real alert shows the headline, a short summary, the source, and why it matched.",
+            summary=(
+                "A real alert shows the headline, the first sentences of the report, the outlet "
+                "that published it and when; later outlets are added to the same message."
+            ),
             kind="news",
-            matched=["sample:test"],
+            matched=[],
         )
         self._postable(channel, embeds=True)
         # A channel send can wait on a rate limit: answer (defer) within Discord's 3 s first.

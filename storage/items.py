@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -113,19 +114,48 @@ def for_story(db: Database, story_id: int) -> list[dict]:
 
 
 _FTS_WORD = re.compile(r"\w+", re.UNICODE)
+# Endings taken off a typed word before it becomes a prefix, longest first: "Argentina" and
+# "Argentine" both search "argentin*", "deported" and "deportation" both "deport*".
+_ENDINGS = ("ations", "ation", "ians", "ian", "ings", "ing", "ed", "es", "s")
+_VOWELS = "aeiouy"
+_MIN_STEM = 4
+
+
+def search_stem(word: str) -> str:
+    """The prefix a typed word searches: lower case, a common ending and a final vowel off,
+    never shorter than 4 letters.
+
+    FTS5 indexes whole tokens and its stemmer (porter) is English-only, so a query word becomes a
+    prefix of its stem: "Argentina" finds "Argentine" and "argentinos", "Uyghurs" finds "Uyghur".
+    """
+    low = word.lower()
+    if len(low) <= _MIN_STEM or not low.isalpha():
+        return low
+    for ending in _ENDINGS:
+        if low.endswith(ending) and len(low) - len(ending) >= _MIN_STEM:
+            low = low[: -len(ending)]
+            break
+    if low[-1] in _VOWELS and len(low) > _MIN_STEM:
+        low = low[:-1]
+    return low
 
 
 def fts_query(text: str) -> str | None:
     """Turn what a user typed into a safe FTS5 query: words ANDed, quoted phrases kept.
 
     Users type `"rodney dixon" icc`; FTS5 syntax errors must never reach them, so every token is
-    quoted and operators are not passed through.
+    quoted and operators are not passed through. A bare word searches its stem as a prefix
+    (`search_stem`); a quoted phrase is matched as typed. None when nothing searchable is left.
     """
     parts: list[str] = []
     for phrase, word in re.findall(r'"([^"]+)"|(\S+)', text):
         words = _FTS_WORD.findall(phrase or word)
-        if words:
+        if not words:
+            continue
+        if phrase:
             parts.append('"' + " ".join(words) + '"')
+        else:
+            parts.extend(f'"{search_stem(w)}"*' if len(w) >= _MIN_STEM else f'"{w}"' for w in words)
     return " ".join(parts) if parts else None
 
 
@@ -138,9 +168,10 @@ def search(
     limit: int = 10,
     offset: int = 0,
 ) -> tuple[list[dict], int]:
-    """Ranked (bm25) full-text search over kept items (dropped ones are not indexed).
+    """Ranked (bm25) full-text search over kept items (dropped ones are not indexed), one row
+    per story: its best-ranked item, with `copies` = how many of the story's items matched.
 
-    Returns (page of rows, total matches).
+    Returns (page of rows, total stories matched).
     """
     match = fts_query(query)
     if match is None:
@@ -153,18 +184,24 @@ def search(
     if source:
         where.append("(lower(sources.name) LIKE :source OR lower(items.publisher) LIKE :source)")
         params["source"] = f"%{source.lower()}%"
-    base = (
+    hits = (
+        "WITH hits AS (SELECT items.*, sources.name AS source_name,"
+        " bm25(items_fts, 10.0, 2.0, 1.0) AS rank,"
+        " COALESCE(items.story_id, -items.id) AS grp"
         " FROM items_fts JOIN items ON items.rowid = items_fts.rowid"
-        " JOIN sources ON sources.id = items.source_id WHERE " + " AND ".join(where)
+        " JOIN sources ON sources.id = items.source_id WHERE " + " AND ".join(where) + ")"
     )
-    total = int(db.execute("SELECT count(*)" + base, params).fetchone()[0])
+    total = int(db.execute(hits + " SELECT count(DISTINCT grp) FROM hits", params).fetchone()[0])
     found = rows(
         db,
-        "SELECT items.*, sources.name AS source_name, bm25(items_fts, 10.0, 2.0, 1.0) AS rank"
-        + base
-        + " ORDER BY rank LIMIT :limit OFFSET :offset",
+        hits + ", best AS (SELECT *, row_number() OVER (PARTITION BY grp ORDER BY rank, id) AS rn,"
+        " count(*) OVER (PARTITION BY grp) AS copies FROM hits)"
+        " SELECT * FROM best WHERE rn = 1 ORDER BY rank, id LIMIT :limit OFFSET :offset",
         params,
     )
+    for row in found:
+        row.pop("rn", None)
+        row.pop("grp", None)
     return found, total
 
 
@@ -183,6 +220,29 @@ def weekly_counts(db: Database, since: datetime | None = None) -> list[dict]:
         + " GROUP BY week ORDER BY week",
         params,
     )
+
+
+def activity_totals(db: Database, since: datetime | None = None) -> dict[str, Any]:
+    """Relevant items since a moment (or ever): reports, stories, court stories, first day."""
+    params: tuple = ()
+    cond = "verdict = 'relevant'"
+    if since is not None:
+        cond += " AND COALESCE(published_at, fetched_at) >= ?"
+        params = (iso(since),)
+    row = one(
+        db,
+        "SELECT count(*) AS reports, count(DISTINCT story_id) AS stories,"
+        " count(DISTINCT CASE WHEN court = 1 THEN story_id END) AS court,"
+        " min(COALESCE(published_at, fetched_at)) AS first FROM items WHERE " + cond,
+        params,
+    )
+    row = row or {}
+    return {
+        "reports": int(row.get("reports") or 0),
+        "stories": int(row.get("stories") or 0),
+        "court": int(row.get("court") or 0),
+        "first": row.get("first"),
+    }
 
 
 def set_summary(db: Database, item_id: int, summary: str) -> None:

@@ -256,7 +256,8 @@ async def test_case_commands_answer_from_the_archive(
         )
         await res.wait_response()
         first = res.embeds[0]
-        assert "12 matches" in first["footer"]["text"] and "page 1/3" in first["footer"]["text"]
+        assert "12 stories matched" in first["footer"]["text"]
+        assert "page 1/3" in first["footer"]["text"]
         nxt = next(c for c in _components(res.message) if c.get("label") == "Next")
         click = await twin.click(res, nxt["custom_id"], member=reader)
         await click.wait_response()
@@ -353,7 +354,7 @@ async def test_admin_commands_are_refused_to_non_admins_by_the_real_check(
             bypass_default_permissions=True,
         )
         await res.wait_response()
-        assert res.flags & FLAG_EPHEMERAL and "Manage Guild" in res.content
+        assert res.flags & FLAG_EPHEMERAL and "Manage Server" in res.content
         assert destinations.listing(app.db, type="discord") == []
 
 

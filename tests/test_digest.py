@@ -63,7 +63,9 @@ def test_digest_messages_put_court_first_and_never_exceed_the_limit_or_cut_words
     assert all(len(p) <= 2000 for p in parts)
     text = "\n".join(parts)
     assert text.index("Court decision") < text.index("News story number 2")
-    assert "1 court items" in text and "60 news items" in text
+    # the header counts one thing: stories, by kind (not items beside stories)
+    assert "39 stories: 1 court development, 38 news" in text
+    assert "items" not in text
     for p in parts:  # split between lines only
         assert not p.endswith(" lo") and not p.startswith("ng ")
 
