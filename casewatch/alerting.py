@@ -28,6 +28,8 @@ class StoryFiled:
     became_relevant: bool  # the story's first relevant item (new story, or a context one promoted)
     joined: bool  # another outlet joined a relevant story that already had items
     kind: str  # the alert kind after filing: news | court
+    # A relevant story that had no lead (a search feed, a court page) got one from this item.
+    lead_filled: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,6 @@ def decide(story: StoryFiled, event: EventFiled | None, moment: Moment) -> Actio
         if event is not None and not event.new_event:
             return Action.UPDATE
         return Action.ALERT if moment.may_alert else Action.NONE
-    if story.joined:
+    if story.joined or story.lead_filled:
         return Action.UPDATE
     return Action.NONE

@@ -349,7 +349,7 @@ def page_image(html: bytes | str, *, url: str = "") -> str | None:
             name = (attrs.get("property") or attrs.get("name") or "").strip().lower()
             if name == wanted:
                 found = web_url(attrs.get("content") or "", base=url)
-                if found:
+                if found and not _is_decoration(found, {}):
                     return found
     return None
 
@@ -632,8 +632,19 @@ def _without_wire_dateline(block: str) -> tuple[str, str | None]:
     return block[found.end() :].strip(), _WIRE_NAMES[found.group("wire").lower()]
 
 
+_OUTLET_SUFFIX = re.compile(r"\s+[-–—|]\s+[^-–—|]{1,60}$")
+
+
 def _without_title(text: str, title: str) -> str:
-    """Drop the title when the text starts by repeating it (case and accents aside)."""
+    """Drop the title when the text starts by repeating it (case and accents aside), also
+    without the outlet a search feed appends to it ("... - Radio Free Asia")."""
+    rest = _without_exact_title(text, title)
+    if rest == text and _OUTLET_SUFFIX.search(title):
+        rest = _without_exact_title(text, _OUTLET_SUFFIX.sub("", title))
+    return rest
+
+
+def _without_exact_title(text: str, title: str) -> str:
     title_words = [fold(word) for word in re.findall(r"\w+", title)]
     if not title_words:
         return text

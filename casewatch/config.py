@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -134,6 +135,10 @@ class SourceConfig(_Strict):
     rules: SourceRelevance | None = None
     page: PageSelectors | None = None
     enabled: bool = True
+    # The outlet that writes this feed's reports, for feeds whose items do not say (an item's
+    # own credit wins: a wire named in the text, Google's <source>, Bing's <News:Source>). Two
+    # feeds of one outlet with the same publisher count as one outlet in a story.
+    publisher: str | None = Field(None, min_length=1, max_length=100)
     confidence: Literal["high", "medium-high", "medium", "low", "unconfirmed"] | None = None
     note: str | None = None
     language: str | None = None
@@ -147,6 +152,15 @@ class SourceConfig(_Strict):
         if self.format != "page" and self.page is not None:
             raise ValueError("`page:` selectors only apply to format: page")
         return self
+
+    @field_validator("publisher")
+    @classmethod
+    def _publisher_names_an_outlet(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.strip():
+            raise ValueError("publisher must name an outlet, got only spaces")
+        return " ".join(value.split())
 
 
 class TimelineEvent(_Strict):

@@ -169,11 +169,12 @@ class ConsoleDelivery:
 
     async def update_alert(self, dest: dict, row: dict, view: AlertView, message_id: str) -> None:
         others = [o for o in view.outlets if o != view.source]
-        line = f"[update] story {view.story_id} «{view.title}» also reported by: "
-        self._emit(
-            line + ", ".join(others) + "\n",
-            {"type": "update", **alert_json(view)},
-        )
+        line = f"[update] story {view.story_id} «{view.title}»"
+        if view.summary:
+            line += f"\n  {view.summary}"
+        if others:
+            line += f"\n  also reported by: {', '.join(others)}"
+        self._emit(line + "\n", {"type": "update", **alert_json(view)})
 
     async def send_digest(self, dest: dict, row: dict, digest: DigestView) -> str | None:
         self._emit(digest_text(digest) + "\n", {"type": "digest", **digest.as_json()})

@@ -114,8 +114,14 @@ class StoryFiler:
         before_items, before_outlets = stories.attach_item(self.db, story_id, now=now)
         story = stories.get(self.db, story_id) or {}
         outlets_now = int(story.get("outlet_count") or 0)
+        filled = False
         if placement.created:
             stories.set_summary(self.db, story_id, lead, item_id)
+        elif lead and not story.get("summary"):
+            # Later outlets fill the gaps: a story found with no usable lead (a search feed, a
+            # court page) takes the lead of the first report that has one.
+            stories.set_summary(self.db, story_id, lead, item_id)
+            filled = True
         elif outlets_now > before_outlets:
             # Another outlet's lead may be the more central one; the same outlet again (an
             # update of its own article) does not change the choice.
@@ -137,6 +143,7 @@ class StoryFiler:
                 and before_items > 0
             ),
             kind="court" if court else str(story.get("kind") or "news"),
+            lead_filled=filled and was_relevant,
         )
 
     def _refresh_summary(self, story_id: int) -> None:

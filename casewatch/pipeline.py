@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from casewatch import alerting, dedup, schedule, summary
+from casewatch import alerting, clean, dedup, schedule, summary
 from casewatch.clock import Clock
 from casewatch.config import Config, SourceConfig
 from casewatch.fetch import Fetcher
@@ -104,6 +104,21 @@ class Judged:
     @property
     def kind(self) -> str:
         return "court" if self.court else "news"
+
+
+def credited_outlet(
+    entry: Entry, cfg: SourceConfig, outlets: frozenset[str] = frozenset()
+) -> str | None:
+    """The outlet that wrote an entry, never the name of our own feed: what the entry says (a
+    wire credit, Google's <source>, Bing's <News:Source>), else the source's `publisher:`, else
+    for a search feed the outlet its headline ends with ("... - Reuters"). None: not known."""
+    if entry.publisher:
+        return entry.publisher
+    if cfg.publisher:
+        return cfg.publisher
+    if cfg.format == "search":
+        return dedup.split_publisher(entry.title, None, outlets=outlets)[1]
+    return None
 
 
 def timeline_day(published: datetime | None, now: datetime) -> str:
@@ -276,6 +291,8 @@ class Monitor:
             self._record_failure(src, parsed.error, result.status, None)
             return outcome
         outcome.status, outcome.entries = "new", len(parsed.entries)
+        for entry in parsed.entries:
+            entry.publisher = credited_outlet(entry, cfg, self.outlets)
         first_poll = sources.first_poll_pending(src)
         with self.db.atomic():
             self._ingest(
@@ -294,7 +311,8 @@ class Monitor:
         self, thin: list[tuple[int, Entry]], cfg: SourceConfig, *, guard: bool
     ) -> None:
         """Replace thin summaries by the lead of the article page (same fetch guards as feeds:
-        `guard` refuses internal addresses, for sources added from Discord)."""
+        `guard` refuses internal addresses, for sources added from Discord), take the page's
+        preview picture when the feed gave none, and edit alerts so changed."""
         loop = asyncio.get_running_loop()
         for item_id, entry in thin:
             assert entry.link is not None
@@ -313,11 +331,22 @@ class Monitor:
                 url=page.final_url,
             )
             lead, _ = await loop.run_in_executor(self.executor, read)
-            if not lead:
+            image = None
+            if entry.image is None:
+                find_image = functools.partial(clean.page_image, page.body, url=page.final_url)
+                image = await loop.run_in_executor(self.executor, find_image)
+            if not lead and not image:
                 continue
             with self.db.atomic():
-                items.set_summary(self.db, item_id, lead)
-                stories.refresh_lead(self.db, item_id, lead)
+                changed = False
+                if lead:
+                    items.set_summary(self.db, item_id, lead)
+                    changed = stories.refresh_lead(self.db, item_id, lead)
+                if image:
+                    changed = items.set_image(self.db, item_id, image) or changed
+                story_id = (items.get(self.db, item_id) or {}).get("story_id")
+                if changed and story_id is not None:
+                    self._rearm_updates(int(story_id))  # the posted alert gains what it lacked
 
     async def _parse(self, result: FetchResult, cfg: SourceConfig) -> ParseResult:
         """Parse off the event loop; partials (not lambdas) so the executor may be a process pool."""
@@ -545,6 +574,7 @@ class Monitor:
                 terms=match.terms,
                 reason=match.reason,
                 story_id=None if place is None else place.story_id,
+                image_url=entry.image,
             ),
         )
         items.add_seen(self.db, src["id"], keys, item_id)

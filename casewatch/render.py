@@ -85,6 +85,9 @@ def clamp_embed(embed: dict[str, Any], budget: int = EMBEDS_TOTAL) -> dict[str, 
         out["description"] = clamp(out["description"], EMBED_DESCRIPTION)
     if "url" in out and (not out["url"] or len(out["url"]) > URL_MAX):
         out.pop("url")
+    for picture in ("thumbnail", "image"):
+        if picture in out and not _is_web_url(str((out[picture] or {}).get("url") or "")):
+            out.pop(picture)
     if "footer" in out:
         out["footer"] = {**out["footer"], "text": clamp(out["footer"].get("text", ""), FOOTER)}
     if "author" in out:
@@ -149,21 +152,16 @@ class AlertView:
     matched: list[str] = field(default_factory=list)
     reason: str = ""
     language: str | None = None
+    image: str | None = None  # an http(s) picture of the story: the embed's thumbnail
 
 
 def alert_embed(view: AlertView) -> dict[str, Any]:
     """The embed of one story alert; court developments styled apart from news."""
     court = view.kind == "court"
     label = "⚖️ Court development" if court else "📰 News"
+    # Read like news, not like a debugger: the outlet, who else reported it, the time once (the
+    # embed's timestamp, shown in each reader's time zone). Why it matched is `/case why`.
     fields = [{"name": "Source", "value": escape_markdown(view.source), "inline": True}]
-    if view.published:
-        fields.append(
-            {
-                "name": "Published",
-                "value": f"<t:{int(view.published.timestamp())}:f>",
-                "inline": True,
-            }
-        )
     others = [o for o in view.outlets if o != view.source]
     if others:
         fields.append(
@@ -173,9 +171,6 @@ def alert_embed(view: AlertView) -> dict[str, Any]:
                 "inline": False,
             }
         )
-    if view.matched:
-        why = ", ".join(t.split(":", 1)[-1] for t in view.matched[:12])
-        fields.append({"name": "Why it matched", "value": escape_markdown(why), "inline": False})
     embed: dict[str, Any] = {
         "title": escape_markdown(view.title),
         "description": escape_markdown(view.summary) if view.summary else "",
@@ -194,6 +189,8 @@ def alert_embed(view: AlertView) -> dict[str, Any]:
     }
     if view.url:
         embed["url"] = view.url
+    if view.image and _is_web_url(view.image):
+        embed["thumbnail"] = {"url": view.image}
     if not embed["description"]:
         embed.pop("description")
     return clamp_embed(embed)
@@ -210,9 +207,16 @@ def alert_text(view: AlertView) -> str:
     others = [o for o in view.outlets if o != view.source]
     if others:
         lines.append(f"  also reported by: {', '.join(others)}")
-    if view.matched:
-        lines.append(f"  why: {', '.join(view.matched[:12])}")
     return "\n".join(lines)
+
+
+def _is_web_url(url: str) -> bool:
+    """Discord shows pictures from http(s) addresses only, at most 2048 characters long."""
+    return (
+        url.lower().startswith(("https://", "http://"))
+        and len(url) <= URL_MAX
+        and not any(char.isspace() for char in url)
+    )
 
 
 def notice_embed(text: str) -> dict[str, Any]:

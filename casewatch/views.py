@@ -27,6 +27,11 @@ def alert_view(db: Database, story_id: int) -> AlertView | None:
         matched = json.loads(first["terms"]) if isinstance(first["terms"], str) else first["terms"]
         reason = first["reason"]
     source = (first.get("publisher") or first["source_name"]) if first else ""
+    # The thumbnail: the picture of the item whose lead is shown, else the first one known.
+    pictured = [m for m in members if m.get("image_url")]
+    image = next((m["image_url"] for m in pictured if lead and m["id"] == lead["id"]), None)
+    if image is None and pictured:
+        image = pictured[0]["image_url"]
     return AlertView(
         story_id=story_id,
         title=story["title"],
@@ -40,6 +45,7 @@ def alert_view(db: Database, story_id: int) -> AlertView | None:
         matched=matched,
         reason=reason,
         language=(first or {}).get("language"),
+        image=image,
     )
 
 
@@ -55,4 +61,5 @@ def alert_json(view: AlertView) -> dict:
         "kind": view.kind,
         "matched": view.matched,
         "summary": view.summary,
+        "image": view.image,
     }

@@ -36,6 +36,7 @@ class NewItem:
     terms: tuple[str, ...]
     reason: str
     story_id: int | None = None
+    image_url: str | None = None  # http(s) only: media:content, enclosure, og:image ...
 
 
 def seen_item(db: Database, source_id: int, keys: list[str]) -> int | None:
@@ -62,8 +63,8 @@ def insert(db: Database, item: NewItem) -> int:
     cur = db.execute(
         """INSERT INTO items (source_id, entry_key, story_id, title, url, canonical_url, publisher,
              summary, language, published_at, fetched_at, kind, court, verdict, score, rules,
-             terms, reason)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+             terms, reason, image_url)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
             item.source_id,
             item.entry_key,
@@ -83,9 +84,18 @@ def insert(db: Database, item: NewItem) -> int:
             json.dumps(list(item.rules)),
             json.dumps(list(item.terms), ensure_ascii=False),
             item.reason,
+            item.image_url,
         ),
     )
     return int(cur.lastrowid or 0)
+
+
+def set_image(db: Database, item_id: int, image_url: str) -> bool:
+    """Give an item the picture its article page names, unless the feed gave one; True if set."""
+    cur = db.execute(
+        "UPDATE items SET image_url = ? WHERE id = ? AND image_url IS NULL", (image_url, item_id)
+    )
+    return cur.rowcount > 0
 
 
 def get(db: Database, item_id: int) -> dict | None:

@@ -204,3 +204,9 @@ def m004_outbox_claims(db: Database) -> None:
     process died is taken over when its lease ends."""
     db.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
     db.execute("ALTER TABLE outbox ADD COLUMN claimed_until TEXT")
+
+
+@migrations()
+def m005_item_images(db: Database) -> None:
+    """The picture a feed or an article gives an item (http(s) only): the alert's thumbnail."""
+    db.execute("ALTER TABLE items ADD COLUMN image_url TEXT")

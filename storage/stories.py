@@ -207,13 +207,17 @@ def between(db: Database, start: datetime, end: datetime) -> list[dict]:
     )
 
 
-def refresh_lead(db: Database, item_id: int, summary: str) -> None:
-    """A story whose lead item got a better summary shows it (as does one that had none)."""
-    db.execute(
-        "UPDATE stories SET summary = ? WHERE id = (SELECT story_id FROM items WHERE id = ?)"
-        " AND (lead_item_id = ? OR summary IS NULL OR summary = '')",
-        (summary, item_id, item_id),
+def refresh_lead(db: Database, item_id: int, summary: str) -> bool:
+    """A story whose lead item got a better summary shows it (as does one that had none, which
+    takes this item as its lead item). True when the story's summary changed."""
+    cur = db.execute(
+        "UPDATE stories SET summary = ?,"
+        " lead_item_id = CASE WHEN summary IS NULL OR summary = '' THEN ? ELSE lead_item_id END"
+        " WHERE id = (SELECT story_id FROM items WHERE id = ?)"
+        " AND (lead_item_id = ? OR summary IS NULL OR summary = '') AND COALESCE(summary, '') != ?",
+        (summary, item_id, item_id, item_id, summary),
     )
+    return cur.rowcount > 0
 
 
 def count_relevant(db: Database) -> int:

@@ -15,6 +15,9 @@ SAME_OUTLET = StoryFiled(
     story_id=1, new_story=False, became_relevant=False, joined=False, kind="news"
 )
 CONTEXT = StoryFiled(story_id=1, new_story=True, became_relevant=False, joined=False, kind="news")
+LEAD_FILLED = StoryFiled(
+    story_id=1, new_story=False, became_relevant=False, joined=False, kind="news", lead_filled=True
+)
 NEW_EVENT = EventFiled(event_id=7, new_event=True, alert_story_id=1)
 KNOWN_EVENT = EventFiled(event_id=7, new_event=False, alert_story_id=3)
 
@@ -48,6 +51,9 @@ FUTURE = Moment(age=timedelta(hours=-2))  # a feed dated slightly ahead of our c
         # the same outlet again, or a story that is only context: nothing
         (SAME_OUTLET, None, LATER, Action.NONE),
         (CONTEXT, None, LATER, Action.NONE),
+        # a story posted without a lead that a later report gives one: its alert is edited
+        (LEAD_FILLED, None, LATER, Action.UPDATE),
+        (LEAD_FILLED, None, OLD, Action.UPDATE),
         # events: only a new event alerts; a story joining a known event edits its alert
         (NEW, NEW_EVENT, LATER, Action.ALERT),
         (NEW, NEW_EVENT, FIRST_POLL, Action.NONE),

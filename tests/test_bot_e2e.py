@@ -145,7 +145,9 @@ async def test_a_new_item_becomes_exactly_one_message_in_each_subscribed_channel
             assert len(msgs) == 1
             embed = msgs[0]["embeds"][0]
             assert embed["title"].startswith("Uyghur Tribunal")
-            assert any(f["name"] == "Why it matched" for f in embed["fields"])
+            # Read like news: the outlet, no rule terms (`/case why` has them), the time once.
+            assert [f["name"] for f in embed["fields"]] == ["Source"]
+            assert embed["timestamp"]
         assert twin.messages(world["general1"]) == []
         sends = twin.requests_to("POST", r"/channels/\d+/messages")
         # Each send carries its outbox row's nonce (not discord.py's random one), enforced.

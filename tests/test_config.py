@@ -218,3 +218,14 @@ def test_a_cache_folder_that_cannot_be_written_is_no_error(
     path.write_text(GOOD)
 
     assert load_config(path).case.name == "Test case"
+
+
+def test_a_source_names_its_outlet_with_publisher() -> None:
+    cfg = parse_config(GOOD + "    publisher: '  The   Guardian '\n")
+    assert cfg.sources[0].publisher == "The Guardian"
+
+
+@pytest.mark.parametrize("value", ["''", "'   '", "[Reuters]"])
+def test_a_publisher_that_names_no_outlet_is_an_error_with_its_line(value: str) -> None:
+    errs = errors_of(GOOD + f"    publisher: {value}\n")
+    assert len(errs) == 1 and errs[0].startswith("feeds.yaml:11: sources[0].publisher:")

@@ -123,6 +123,7 @@ def _seconds(value: Any) -> int:
 def test_source_is_well_formed(engine: RuleEngine, source: dict[str, Any]) -> None:
     name = source["name"]
     allowed = {"name", "url", "kind", "format", "interval", "relevance", "rules", "page"}
+    allowed |= {"publisher"}
     assert set(source) <= allowed | {"confidence", "note"}, f"{name}: unknown keys"
     url = source["url"]
     assert url.isascii() and " " not in url, f"{name}: URL must be percent-encoded: {url}"
@@ -140,6 +141,9 @@ def test_source_is_well_formed(engine: RuleEngine, source: dict[str, Any]) -> No
         "unconfirmed",
     }, name
     assert 15 * 60 <= _seconds(source.get("interval", CONFIG["defaults"]["interval"])) <= 7200
+    # Search feeds name each item's outlet themselves; every other feed needs `publisher:`, or
+    # its reports would be credited to our own name for the feed.
+    assert (source.get("format") == "search") != bool(source.get("publisher")), name
     if source.get("format") == "search":
         query = parse_qs(parts.query).get("q", [""])[0]
         assert query.strip(), f"{name}: a search needs a q= query"

@@ -137,5 +137,55 @@ def test_court_alert_is_styled_apart_and_lists_other_outlets() -> None:
     assert court["color"] != news["color"] and "Court" in court["author"]["name"]
     fields = {f["name"]: f["value"] for f in court["fields"]}
     assert fields["Also reported by"] == "Outlet B"
-    assert fields["Why it matched"] == "Uyghur, ICC"
     assert court["title"] == "Court \\*ruling\\*"
+
+
+ALERT = AlertView(
+    story_id=9,
+    title="Uyghur groups ask ICC to reconsider Tajikistan deportations",
+    url="https://thediplomat.com/2026/03/uyghur-groups-ask-icc/",
+    source="The Diplomat",
+    outlets=["The Diplomat", "Radio Free Asia"],
+    published=datetime(2026, 3, 2, 7, 10, tzinfo=UTC),
+    first_seen=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+    summary="Lawyers asked the Prosecutor to reconsider the decision on Monday.",
+    kind="news",
+    matched=["people:Uyghur", "icc:ICC", "removal:deportations"],
+    image="https://thediplomat.com/wp-content/uploads/2026/03/icc.jpg",
+)
+
+
+def test_alert_reads_like_news_no_rule_terms_and_the_time_once() -> None:
+    embed = render.alert_embed(ALERT)
+
+    names = [f["name"] for f in embed["fields"]]
+    assert names == ["Source", "Also reported by"]
+    assert "removal" not in str(embed) and "deportations" not in str(embed["fields"])
+    assert embed["timestamp"] == "2026-03-02T07:10:00+00:00"
+    assert "<t:" not in str(embed)
+    assert "why" not in render.alert_text(ALERT).lower()
+
+
+def test_alert_shows_the_story_picture_as_a_thumbnail() -> None:
+    embed = render.alert_embed(ALERT)
+
+    assert embed["thumbnail"] == {
+        "url": "https://thediplomat.com/wp-content/uploads/2026/03/icc.jpg"
+    }
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "data:image/png;base64,AAAA",
+        "https://example.org/" + "a" * 2100,
+        "https://example.org/with space.jpg",
+    ],
+)
+def test_a_picture_discord_would_refuse_is_left_out(image: str) -> None:
+    embed = render.alert_embed(AlertView(**{**ALERT.__dict__, "image": image}))
+
+    assert "thumbnail" not in embed
+    assert "thumbnail" not in render.clamp_embed({"title": "t", "thumbnail": {"url": image}})
