@@ -8,6 +8,7 @@ import logging
 import multiprocessing
 import random
 import signal
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from casewatch.digest import schedule_digests
 from casewatch.fetch import Fetcher, make_session
 from casewatch.pipeline import CycleReport, Monitor, ProgressFn
 from storage import destinations, open_store, settings, sources
+from storage.db import explain, is_busy, path_of
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +129,7 @@ class RunLoop:
         backfill: bool = False,
         only_urls: list[str] | None = None,
         on_report: Callable[[CycleReport], None] | None = None,
+        on_fatal: Callable[[], object] | None = None,
     ) -> None:
         self.app = app
         self.deliver = deliver
@@ -135,6 +138,10 @@ class RunLoop:
         self.backfill = backfill
         self.only_urls = only_urls
         self.on_report = on_report
+        # A database that cannot go on (corrupt, full disk, read-only) stops the loop: `fatal`
+        # keeps the error for the caller to report, `on_fatal` is how the loop asks to stop.
+        self.on_fatal = on_fatal
+        self.fatal: BaseException | None = None
         self.scheduler: Any = None  # an AsyncIOScheduler once started
         self._polling = asyncio.Lock()
         self._delivering = asyncio.Lock()
@@ -148,6 +155,9 @@ class RunLoop:
                 report: CycleReport | None = await self.app.cycle(
                     backfill=self.backfill, only_urls=self.only_urls
                 )
+            except sqlite3.DatabaseError as exc:
+                self._database_error(exc)
+                report = None
             except Exception:
                 log.exception("poll cycle failed")
                 report = None
@@ -163,8 +173,20 @@ class RunLoop:
         async with self._delivering:
             try:
                 await self.deliver()
+            except sqlite3.DatabaseError as exc:
+                self._database_error(exc)
             except Exception:
                 log.exception("delivery failed")
+
+    def _database_error(self, exc: sqlite3.DatabaseError) -> None:
+        if is_busy(exc):  # another process held the file too long: the next tick tries again
+            log.warning("database busy, trying again next tick: %s", exc)
+            return
+        log.error("%s", explain(exc, path_of(self.app.db)))
+        if self.fatal is None:
+            self.fatal = exc
+            if self.on_fatal is not None:
+                self.on_fatal()
 
     def start(self) -> None:
         """Start ticking; call from inside the running event loop."""

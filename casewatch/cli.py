@@ -415,6 +415,7 @@ async def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             for d in deliveries:
                 await app.dispatcher.drain(d)
 
+        stop = asyncio.Event()
         loop = RunLoop(
             app,
             deliver,
@@ -422,6 +423,7 @@ async def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             backfill=plan.backfill,
             only_urls=plan.only_urls,
             on_report=lambda report: _print_report(report, err),
+            on_fatal=stop.set,
         )
         polled = (
             len(urls) if urls is not None else len(sources.due(app.db, app.clock.now(), every=True))
@@ -434,13 +436,14 @@ async def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             + f", looked at every {loop.tick:g}s; Ctrl-C to stop\n"
         )
         loop.start()
-        stop = asyncio.Event()
         stop_on_signals(stop.set)
         try:
             await stop.wait()
         finally:
             loop.shutdown()
-            err.write("stopped\n")
+        if loop.fatal is not None:
+            raise loop.fatal  # the database cannot go on: main() says why in one line
+        err.write("stopped\n")
     return EXIT_OK
 
 

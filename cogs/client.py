@@ -95,6 +95,7 @@ class CasewatchBot(commands.Bot):
             backfill=backfill,
             only_urls=only_urls,
             on_report=lambda report: log.info(report.summary_line()),
+            on_fatal=lambda: asyncio.ensure_future(self.close()),
         )
 
     @property
@@ -207,6 +208,8 @@ async def run_discord(app: App, plan: RunPlan) -> int:
     async with bot:
         stop_on_signals(lambda: asyncio.ensure_future(bot.close()))
         await _start(bot, token)
+    if bot.jobs.fatal is not None:
+        raise bot.jobs.fatal  # the database cannot go on: cli.main says why in one line
     return 0
 
 

@@ -241,6 +241,15 @@ def _migrate(db: Database, path: str | Path) -> None:
         raise
 
 
+def path_of(db: Database) -> str:
+    """The file of an open database (for messages)."""
+    with contextlib.suppress(sqlite3.Error):
+        for row in db.conn.execute("PRAGMA database_list"):
+            if row[1] == "main":
+                return str(row[2]) or ":memory:"
+    return "(database)"
+
+
 def rows(db: Database, sql: str, params: tuple | list | dict = ()) -> list[dict]:
     """Run a query and return plain dicts."""
     cur = db.execute(sql, params)

@@ -330,3 +330,31 @@ async def test_a_database_held_by_another_process_defers_the_source_without_blam
         assert src["failures"] == 0 and src["last_error"] is None  # not the source's fault
         again = await app.monitor.poll_once()  # still due: stored as soon as the lock is free
         assert [(o.status, o.new_items) for o in again.outcomes] == [("new", 3)]
+
+
+async def test_run_stops_in_one_line_when_the_disk_is_full_instead_of_logging_each_tick(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    write_config(tmp_path, [feed_server.route("/f.xml", rss(entries(100, 300)))])
+    code, _, err = await bot(tmp_path, "sources")  # makes the database; polls nothing
+    assert code == 0, err
+    db = tmp_path / "c.db"
+    env = {**os.environ, "CASEWATCH_CONFIG": str(tmp_path / "feeds.yaml"), "CASEWATCH_DB": str(db)}
+    env.pop("DISCORD_TOKEN", None)
+    env.pop("DISCORD_WEBHOOK_URL", None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "bot.py"),
+        "run",
+        "--interval",
+        "1",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+        preexec_fn=small_disk(db.stat().st_size + 64 * 1024),
+    )
+    code, out, err = await finish(proc)  # it stops by itself: no signal is sent
+    assert code == 1, err
+    assert "Traceback" not in err
+    assert err.rstrip().splitlines()[-1].startswith(f"database {db}")
