@@ -87,6 +87,8 @@ class App:
         """Console mode: alerts (and digests, unless disabled) go to the terminal."""
         now = self.clock.now()
         destinations.upsert(self.db, type="console", purpose="alerts", now=now)
+        # admin notices (sources failing, recovered, stale): stderr, beside the cycle summary
+        destinations.upsert(self.db, type="console", purpose="notices", now=now)
         d = self.config.digest
         if d.console:
             destinations.upsert(

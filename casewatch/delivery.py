@@ -155,8 +155,11 @@ class ConsoleDelivery:
 
     types: tuple[str, ...] = ("console",)
 
-    def __init__(self, out: TextIO | None = None, *, as_json: bool = False) -> None:
+    def __init__(
+        self, out: TextIO | None = None, *, as_json: bool = False, err: TextIO | None = None
+    ) -> None:
         self.out = out or sys.stdout
+        self.err = err  # admin notices in text mode (None: sys.stderr at the time of writing)
         self.as_json = as_json
 
     def _emit(self, text: str, obj: dict[str, Any]) -> None:
@@ -181,7 +184,14 @@ class ConsoleDelivery:
         return None
 
     async def send_notice(self, dest: dict, row: dict, text: str) -> str | None:
-        self._emit(f"[notice] {text}\n", {"type": "notice", "text": text})
+        """Admin notices go to stderr, beside the cycle summary, not among the alerts; with
+        --json they are typed lines ("type": "notice") of the same stream."""
+        if self.as_json:
+            self._emit("", {"type": "notice", "text": text})
+            return None
+        err = self.err or sys.stderr
+        err.write(f"[notice] {text}\n")
+        err.flush()
         return None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import logging
 import random
 import sqlite3
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from casewatch import alerting, clean, dedup, schedule, summary
+from casewatch import alerting, clean, dedup, notices, schedule, summary
 from casewatch.clock import Clock
 from casewatch.config import Config, SourceConfig
 from casewatch.fetch import Fetcher
@@ -30,6 +31,7 @@ from casewatch.relevance import RuleEngine
 from casewatch.sourcelist import display_name
 from casewatch.text import fold
 from storage import destinations, items, outbox, sources, stories, timeline
+from storage import notices as notice_store
 from storage.db import is_busy
 from storage.sources import SourceSpec
 
@@ -121,6 +123,10 @@ def credited_outlet(
     return None
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
 def timeline_day(published: datetime | None, now: datetime) -> str:
     """The timeline date of a development: the day it was published, or today when it has no
     date or claims a moment after now (a feed's clock or time zone gone wrong)."""
@@ -159,6 +165,8 @@ class Monitor:
             window=timedelta(seconds=config.defaults.story_window),
         )
         self._adhoc: dict[str, SourceConfig] = {}
+        # source events of the cycle under way, with each source's last good poll before it
+        self._events: list[tuple[notices.SourceEvent, str | None]] = []
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -243,6 +251,7 @@ class Monitor:
 
         report.outcomes = list(await asyncio.gather(*(one(s) for s in due)))
         self._notice_stale()
+        self._send_notices()
         report.finished = self.clock.now()
         return report
 
@@ -251,14 +260,7 @@ class Monitor:
         stale_after = self.config.defaults.stale_after
         before = self.clock.now() - timedelta(seconds=stale_after)
         for src in sources.newly_stale(self.db, before=before):
-            days = stale_after / 86400
-            self._notice(
-                src,
-                f"stale:{src['last_new_at'] or src['first_polled_at']}",
-                f"Source {src['name']} has published nothing new for {days:g} days: "
-                "is its address still right? (`/case sources`)",
-            )
-            sources.mark_stale_notified(self.db, src["id"])
+            self._notice(src, "stale", f"nothing new for {stale_after / 86400:g} days")
 
     async def poll_source(self, src: dict, *, backfill: bool = False) -> SourceOutcome:
         """Fetch, parse and ingest one source; record its health."""
@@ -387,7 +389,7 @@ class Monitor:
             new_items=new_items,
         )
         if recovered:
-            self._notice(src, f"recovered:{now.isoformat()}", f"Source {src['name']} recovered.")
+            self._notice(src, "recovered")
 
     def _record_failure(
         self, src: dict, error: str, status: int | None, result: FetchResult | None
@@ -411,26 +413,61 @@ class Monitor:
         log.warning("source %s failed (%d in a row): %s", src["name"], count, error)
         fresh = sources.get(self.db, src["id"]) or {}
         if count >= self.config.defaults.failing_after and not fresh.get("failing_notified"):
-            self._notice(
-                src,
-                f"failing:{now.isoformat()}",
-                f"Source {src['name']} is failing ({count} polls in a row): {error}",
-            )
-            sources.mark_failing_notified(self.db, src["id"])
+            self._notice(src, "failing", f"{count} polls in a row: {error[:200]}")
 
-    def _notice(self, src: dict, ref: str, text: str) -> None:
-        now = self.clock.now()
-        for dest in destinations.alert_targets(self.db, "news"):
-            if src.get("guild_id") and dest["guild_id"] not in ("", src["guild_id"]):
-                continue
-            outbox.enqueue(
-                self.db,
-                destination_id=dest["id"],
-                kind="notice",
-                ref=f"source:{src['id']}:{ref}",
-                now=now,
-                payload={"text": text, "source_id": src["id"]},
+    def _notice(self, src: dict, event: str, detail: str = "") -> None:
+        """Remember something admins should hear; said once per cycle by `_send_notices`."""
+        self._events.append(
+            (
+                notices.SourceEvent(
+                    int(src["id"]), str(src["name"]), src.get("guild_id") or None, event, detail
+                ),
+                src.get("last_ok_at"),
             )
+        )
+
+    def _send_notices(self) -> None:
+        """The cycle's source events as one notice per notice destination, through the outbox
+        (one transaction); the log hears them too, and is where they go when nobody chose a
+        notices channel."""
+        pending, self._events = self._events, []
+        if not pending:
+            return
+        events = [e for e, _ in pending]
+        log.warning(
+            "admin notice: %s",
+            notices.notice_text(
+                [e for e in events if e.event == "failing"],
+                [e for e in events if e.event == "stale"],
+                [e for e in events if e.event == "recovered"],
+            ).replace("\n", " "),
+        )
+        now = self.clock.now()
+        with self.db.atomic():
+            told = {
+                (dest, e.source_id)
+                for e, last_ok in pending
+                if e.event == "recovered"
+                for dest in notice_store.failure_told(self.db, e.source_id, since=last_ok)
+            }
+            targets = [
+                notices.Target(int(d["id"]), str(d["guild_id"] or ""))
+                for d in notice_store.targets(self.db)
+            ]
+            for notice in notices.plan(events, targets, told):
+                outbox.enqueue(
+                    self.db,
+                    destination_id=notice.destination_id,
+                    kind="notice",
+                    ref=f"notices:{now.isoformat()}:{_digest(notice.text)}",
+                    now=now,
+                    payload=notice.payload(),
+                )
+            for e in events:
+                if e.event == "failing":
+                    sources.mark_failing_notified(self.db, e.source_id)
+                elif e.event == "stale":
+                    sources.mark_stale_notified(self.db, e.source_id)
 
     # -- ingest ----------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from casewatch.render import AlertView
 from cogs.alerts import missing_permissions
 from cogs.errors import UserError
 from storage import destinations, sources
+from storage import notices as notice_store
 from storage.sources import SourceSpec
 
 if TYPE_CHECKING:
@@ -173,6 +174,32 @@ class WatchCog(
     ) -> list[app_commands.Choice[str]]:
         needle = current.lower().replace(" ", "_")
         return [app_commands.Choice(name=z, value=z) for z in _ZONES if needle in z.lower()][:25]
+
+    @app_commands.command(
+        name="notices", description="Where admin notices about sources go (failing, recovered)"
+    )
+    @app_commands.describe(
+        channel="An admins' channel; leave empty to stop posting notices in this server"
+    )
+    async def notices(
+        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
+    ) -> None:
+        if channel is not None:
+            self._postable(channel, embeds=True)
+        notice_store.set_channel(
+            self.db,
+            guild_id=self._guild(interaction),
+            channel_id=str(channel.id) if channel else None,
+            now=self.bot.app.clock.now(),
+        )
+        text = (
+            f"Admin notices (sources failing, recovering or going quiet) will be posted in "
+            f"{channel.mention}, one message per poll cycle."
+            if channel
+            else "Admin notices will not be posted in this server; they go to the bot's log. "
+            "`/case sources` shows every source's health."
+        )
+        await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="stop", description="Stop alerts and digests in a channel")
     @app_commands.describe(channel="The channel to stop posting in")
