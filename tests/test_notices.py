@@ -175,7 +175,7 @@ async def test_watch_notices_channel_gets_one_grouped_message_and_the_alert_chan
 ) -> None:
     twin = discord_at_twin
     g = twin.add_guild("Uyghur rights researchers")
-    place = {
+    place: dict[str, Any] = {
         "g": g,
         "alerts": twin.add_channel(g, "alerts"),
         "admins": twin.add_channel(g, "admins"),
