@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from casewatch import render
 from casewatch.parse import parse_feed
 from casewatch.render import AlertView
+from casewatch.sourcelist import display_name
 from cogs.alerts import missing_permissions
 from cogs.errors import UserError
 from storage import destinations, sources
@@ -332,7 +333,7 @@ class WatchCog(
         parsed = parse_feed(result.body, content_type=result.content_type, url=result.final_url)
         if parsed.error:
             raise UserError(f"That address is not a usable feed: {parsed.error}")
-        name = (parsed.feed_title or url)[:100]
+        name = (parsed.feed_title or display_name(url))[:100]  # never the credentials
         sid = sources.add(
             self.db,
             SourceSpec(

@@ -227,3 +227,27 @@ async def test_invite_does_import_discord(tmp_path: Path) -> None:
     assert code == 0, err[-2000:]
     modules = {line.rsplit("|", 1)[-1].strip() for line in err.splitlines() if "|" in line}
     assert "client_id=123456789012345678" in out and "discord" in modules
+
+
+async def test_a_source_added_from_discord_is_never_named_by_its_credentials(
+    discord_at_twin: DiscordTwin, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    from casewatch.app import open_app
+    from casewatch.clock import FakeClock
+    from tests.casewatch_helpers import START, make_config
+    from tests.discord_twin.world import MANAGE_GUILD
+    from tests.test_bot_e2e import bot_on
+
+    twin = discord_at_twin
+    g = twin.add_guild("Researchers")
+    ch = twin.add_channel(g, "general")
+    admin = twin.add_member(g, "admin", permissions=MANAGE_GUILD)
+    feed_server.route("/untitled.xml", rss([item(1, CASE)], title=""))
+    url = f"http://reader:hunter2@127.0.0.1:{feed_server.port}/untitled.xml"
+    cfg = make_config([], fetch={"allow_internal": True})
+    async with open_app(cfg, tmp_path / "c.db", clock=FakeClock(START)) as app, bot_on(twin, app):
+        res = await twin.invoke("watch add-source", {"url": url}, guild=g, channel=ch, member=admin)
+        await res.wait_response(timeout=10)
+        names = [r[0] for r in app.db.execute("SELECT name FROM sources").fetchall()]
+    assert "Added" in res.content and "hunter2" not in res.content, res.describe()
+    assert names == [f"127.0.0.1:{feed_server.port}/untitled.xml"]
