@@ -20,7 +20,11 @@ from casewatch import cli
 if TYPE_CHECKING:
     from casewatch.app import App
     from cogs.client import (
+        EXTENSIONS,
+        PERMISSIONS,
         CasewatchBot,
+        application_id_from_token,
+        invite_url,
     )
 
 _REEXPORTED = {
@@ -73,4 +77,12 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["CasewatchBot", "DiscordCommands", "main"]
+__all__ = [
+    "EXTENSIONS",
+    "PERMISSIONS",
+    "CasewatchBot",
+    "DiscordCommands",
+    "application_id_from_token",
+    "invite_url",
+    "main",
+]

@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 import random
 import signal
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from sqlite_utils import Database
@@ -29,6 +28,7 @@ from storage import destinations, open_store, settings, sources
 from storage.db import explain, is_busy, path_of
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -101,6 +101,38 @@ class App:
                 timezone=d.timezone,
                 empty_mode=d.empty,
             )
+
+
+class OnDemandPool(Executor):
+    """A process pool created by its first job.
+
+    Creating a ProcessPoolExecutor already starts multiprocessing's resource tracker (a Python
+    process of its own) and imports multiprocessing: commands that never parse a feed (every
+    query command, a poll with nothing due) pay for neither. "spawn": a forked child would
+    inherit the locks of this process's threads.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: Executor | None = None
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+            )
+        return self._pool.submit(fn, *args, **kwargs)
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def stop_on_signals(stop: Callable[[], object]) -> None:
@@ -231,13 +263,7 @@ async def open_app(
     db = open_store(db_path)
     session = make_session(cfg.fetch)
     workers = cfg.defaults.parse_workers
-    # Processes start on the first parse only, so commands that never poll never pay for them.
-    # "spawn": a forked child would inherit the locks of this process's threads.
-    parsers = (
-        ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-        if workers
-        else None
-    )
+    parsers = OnDemandPool(workers) if workers else None
     app: App | None = None
     try:
         fetcher = Fetcher(cfg.fetch, session=session, clock=clock)

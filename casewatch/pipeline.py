@@ -26,7 +26,6 @@ from casewatch.fetch import Fetcher
 from casewatch.filing import Placement, StoryFiler
 from casewatch.model import Entry, FetchResult, Match, ParseResult
 from casewatch.pages import parse_page
-from casewatch.parse import parse_feed
 from casewatch.relevance import RuleEngine
 from casewatch.sourcelist import display_name
 from casewatch.text import fold
@@ -360,6 +359,8 @@ class Monitor:
                 parse_page, body, cfg.page, url=result.final_url, content_type=result.content_type
             )
         else:
+            from casewatch.parse import parse_feed  # feedparser: imported by the first parse
+
             job = functools.partial(
                 parse_feed, body, content_type=result.content_type, url=result.final_url
             )

@@ -212,6 +212,9 @@ async def test_commands_that_never_talk_to_discord_do_not_import_it(
     modules = {line.rsplit("|", 1)[-1].strip() for line in err.splitlines() if "|" in line}
     assert "casewatch.cli" in modules  # the import log is there
     assert not {m for m in modules if m.split(".")[0] in ("discord", "apscheduler")}
+    # Nothing was parsed: no feed parser, and no worker pool (whose creation alone starts
+    # multiprocessing's resource tracker, a process of its own).
+    assert not {m for m in modules if m.split(".")[0] in ("feedparser", "multiprocessing")}
 
 
 async def test_invite_does_import_discord(tmp_path: Path) -> None:
