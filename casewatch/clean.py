@@ -186,11 +186,17 @@ _WIRE_NAMES = {
     "télam": "Télam",
     "telam": "Télam",
     "rfa": "Radio Free Asia",
+    "tass": "TASS",
+    "itar-tass": "TASS",
+    "interfax": "Interfax",
 }
 _WIRE = "|".join(sorted((re.escape(k) for k in _WIRE_NAMES), key=len, reverse=True))
-# "GENEVA, Dec 15 (Reuters) - ", "BEIJING (AP) — ", "(AFP) - ": a dateline that credits a wire.
+# "GENEVA, Dec 15 (Reuters) - ", "BEIJING (AP) — ", "(AFP) - ", "Bangkok, 14 feb (EFE).- ",
+# "TEL AVIV, April 3. /tass/. ": a dateline that credits a wire.
 _WIRE_DATELINE = re.compile(
-    rf"(?P<place>[A-ZÀ-Þ][^()\n]{{0,60}}?)?\s*\((?P<wire>{_WIRE})\)\s*[-–—:]+\s*", re.IGNORECASE
+    rf"(?P<place>[A-ZÀ-Þ][^()/\n]{{0,60}}?)?\s*[(/](?P<wire>{_WIRE})[)/]"
+    r"\s*(?:\.\s*[-–—]*|[-–—:]+)\s*",
+    re.IGNORECASE,
 )
 # "... the ministry said. — AFP", "... (AFP)", "... /AFP": a credit closing the text.
 _WIRE_TAIL = re.compile(

@@ -235,6 +235,7 @@ def _publisher_key(name: str) -> str:
 
 
 _KNOWN_PUBLISHERS = frozenset(_publisher_key(name) for name in _KNOWN_PUBLISHER_NAMES)
+publisher_key = _publisher_key  # public name: casewatch.outlets compares outlets the same way
 
 
 @lru_cache(maxsize=16)

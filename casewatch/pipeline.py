@@ -25,6 +25,7 @@ from casewatch.config import Config, SourceConfig
 from casewatch.fetch import Fetcher
 from casewatch.filing import Placement, StoryFiler
 from casewatch.model import Entry, FetchResult, Match, ParseResult
+from casewatch.outlets import OutletNames, credited_outlet
 from casewatch.pages import parse_page
 from casewatch.relevance import RuleEngine
 from casewatch.sourcelist import display_name
@@ -107,21 +108,6 @@ class Judged:
         return "court" if self.court else "news"
 
 
-def credited_outlet(
-    entry: Entry, cfg: SourceConfig, outlets: frozenset[str] = frozenset()
-) -> str | None:
-    """The outlet that wrote an entry, never the name of our own feed: what the entry says (a
-    wire credit, Google's <source>, Bing's <News:Source>), else the source's `publisher:`, else
-    for a search feed the outlet its headline ends with ("... - Reuters"). None: not known."""
-    if entry.publisher:
-        return entry.publisher
-    if cfg.publisher:
-        return cfg.publisher
-    if cfg.format == "search":
-        return dedup.split_publisher(entry.title, None, outlets=outlets)[1]
-    return None
-
-
 def _digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
@@ -157,6 +143,10 @@ class Monitor:
         self.engine = RuleEngine(config.relevance)
         self.stopwords = frozenset(fold(w) for w in config.case.vocabulary)
         self.outlets = frozenset(config.case.outlets)
+        # One spelling per outlet, the configured publishers' first.
+        self.outlet_names = OutletNames(
+            [s.publisher for s in config.sources if s.publisher] + list(config.case.outlets)
+        )
         self.filer = StoryFiler(
             db,
             stopwords=self.stopwords,
@@ -293,7 +283,7 @@ class Monitor:
             return outcome
         outcome.status, outcome.entries = "new", len(parsed.entries)
         for entry in parsed.entries:
-            entry.publisher = credited_outlet(entry, cfg, self.outlets)
+            entry.publisher = credited_outlet(entry, cfg, self.outlet_names, self.outlets)
         first_poll = sources.first_poll_pending(src)
         with self.db.atomic():
             self._ingest(

@@ -152,6 +152,10 @@ WIRES = [
     ("GENEVA, March 2 (Reuters) - " + STORY, "Reuters", STORY),
     ("BEIJING (AP) — " + STORY, "AP", STORY),
     ("(AFP) - " + STORY, "AFP", STORY),
+    ("Bangkok, 14 feb (EFE).- " + STORY, "EFE", STORY),
+    ("TEL AVIV, April 3. /tass/. " + STORY, "TASS", STORY),
+    ("Dec. 29 (UPI) -- " + STORY, "UPI", STORY),
+    ("New York [US], August 2 (ANI): " + STORY, "ANI", STORY),
     (STORY + " — AFP", "AFP", STORY),
     ("<p>By Maria Lee, Associated Press</p><p>" + STORY + "</p>", "AP", STORY),
     ("<p>" + STORY + "</p><p>AFP</p>", "AFP", STORY),
@@ -211,6 +215,21 @@ def test_html_to_text_leaves_no_space_before_punctuation() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # leads
+
+
+def test_a_dateline_the_splitter_takes_for_a_sentence_is_not_the_whole_lead() -> None:
+    text = (
+        "TEL AVIV, April 3. The heads of the governments of Israel and Hungary, Benjamin "
+        "Netanyahu and Viktor Orban, held a joint conversation with US President Donald Trump "
+        "about the decision to withdraw from the Rome Statute of the International Criminal "
+        "Court, which the Hungarian parliament approved on Tuesday."
+    )
+
+    found = lead(text, language="en")
+
+    assert found.startswith("TEL AVIV, April 3. The heads of the governments") and found.endswith(
+        "…"
+    )
 
 
 def test_a_lead_is_at_most_two_sentences() -> None:
