@@ -112,6 +112,15 @@ def _digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
 
+def timeline_link(url: str | None) -> str | None:
+    """The link a timeline entry shows: the article's address without tracking, never a
+    search engine's redirect (no link is better than one that leads elsewhere)."""
+    if not url:
+        return None
+    clean = dedup.canonical_url(url)
+    return None if dedup.is_opaque_link(clean) else clean
+
+
 def timeline_day(published: datetime | None, now: datetime) -> str:
     """The timeline date of a development: the day it was published, or today when it has no
     date or claims a moment after now (a feed's clock or time zone gone wrong)."""
@@ -174,7 +183,51 @@ class Monitor:
                 for e in self.config.timeline
             ],
         )
+        self._tidy_timeline()
         return ids
+
+    def _tidy_timeline(self) -> None:
+        """Entries added from the feeds under earlier rules are judged again: only court
+        developments stay, once per story, not beside a configured court event of those days,
+        with a clean link (a day of polling once added 28: news, copies, redirect links)."""
+        gone: list[int] = []
+        stories_seen: set[int] = set()
+        with self.db.atomic():
+            for e in timeline.auto_entries(self.db):
+                cfg = self.source_config(
+                    {
+                        "url": e["source_url"] or "",
+                        "name": "",
+                        "kind": e["source_kind"] or "news",
+                        "format": "feed",
+                    }
+                )
+                court = (
+                    e["title"] is not None
+                    and self.engine.court_label(
+                        e["title"], e["summary"] or "", source=cfg.rules, kind=e["source_kind"]
+                    )[0]
+                )
+                story = e["story_id"]
+                if (
+                    not court
+                    or story in stories_seen
+                    or timeline.near_configured_court_event(self.db, e["date"])
+                ):
+                    gone.append(int(e["id"]))
+                    continue
+                if story is not None:
+                    stories_seen.add(int(story))
+                clean = timeline_link(e["url"])
+                if clean != e["url"]:
+                    timeline.set_url(self.db, int(e["id"]), clean)
+            timeline.remove(self.db, gone)
+        if gone:
+            log.info(
+                "timeline: %d automatic entries were not court developments (or were "
+                "repeats) under the current rules and were removed",
+                len(gone),
+            )
 
     def add_adhoc(self, urls: list[str]) -> list[int]:
         """Register `--source` URLs for this process, judged by the configured rules.
@@ -615,13 +668,12 @@ class Monitor:
         headline, with the article's clean address (tracking stripped, never a search engine's
         redirect), on the day it was published (never a future day)."""
         story = stories.get(self.db, story_id) or {}
-        link = canonical or entry.link
         timeline.add_court_act(
             self.db,
             story_id=story_id,
             date=timeline_day(entry.published or entry.updated, now),
             title=str(story.get("title") or entry.title)[:300],
-            url=None if link is None or dedup.is_opaque_link(link) else link,
+            url=timeline_link(canonical or entry.link),
             item_id=item_id,
         )
 

@@ -50,6 +50,38 @@ def add_court_act(
     return add(db, date=date, title=title, url=url, kind="court", origin="item", item_id=item_id)
 
 
+def auto_entries(db: Database) -> list[dict]:
+    """Entries added from the feeds, oldest first, with their item's text, story and source."""
+    return rows(
+        db,
+        "SELECT timeline.id, timeline.date, timeline.url, items.title, items.summary,"
+        " items.story_id, sources.url AS source_url, sources.kind AS source_kind"
+        " FROM timeline LEFT JOIN items ON items.id = timeline.item_id"
+        " LEFT JOIN sources ON sources.id = items.source_id"
+        " WHERE timeline.origin = 'item' ORDER BY timeline.date, timeline.id",
+    )
+
+
+def near_configured_court_event(db: Database, date: str, near_days: int = 2) -> bool:
+    """Whether a configured court event lies within `near_days` of a date."""
+    return (
+        db.execute(
+            "SELECT 1 FROM timeline WHERE origin = 'config' AND kind = 'court'"
+            " AND abs(julianday(date) - julianday(?)) <= ? LIMIT 1",
+            (date, near_days),
+        ).fetchone()
+        is not None
+    )
+
+
+def remove(db: Database, ids: list[int]) -> None:
+    db.conn.executemany("DELETE FROM timeline WHERE id = ?", [(i,) for i in ids])
+
+
+def set_url(db: Database, entry_id: int, url: str | None) -> None:
+    db.execute("UPDATE timeline SET url = ? WHERE id = ?", (url, entry_id))
+
+
 def sync_configured(db: Database, events: list[dict]) -> None:
     """Make configured events match the config (items added automatically are kept)."""
     with db.atomic():

@@ -155,3 +155,38 @@ def test_timeline_day_is_the_publication_day_never_a_future_one(
     published: datetime | None, day: str
 ) -> None:
     assert timeline_day(published, NOW) == day
+
+
+async def test_entries_added_under_earlier_rules_are_judged_again_at_start(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    clock = FakeClock(START)
+    a, b = feed_server.url("/a.xml"), feed_server.url("/b.xml")
+    copy = item(9, FILING_AGAIN, link="https://news.example.org/story/1", guid="b-9")
+    async with app_for(
+        tmp_path, [src(a, "A"), src(b, "B")], clock=clock, relevance=COURT_RULES
+    ) as app:
+        await poll_twice(
+            app,
+            clock,
+            feed_server,
+            {"/a.xml": [item(1, FILING), item(2, REACTION)], "/b.xml": [copy]},
+        )
+        # what the loose rule of before left behind: every relevant item, copies, redirects
+        app.db.execute("DELETE FROM timeline WHERE origin = 'item'")
+        google = "https://news.google.com/rss/articles/CBMiWmh0dHBzOi8vZXhhbXBsZS5vcmc?oc=5"
+        for n, (item_id, url) in enumerate(
+            [(1, google), (2, "https://news.example.org/story/2"), (3, None)]
+        ):
+            timeline.add(
+                app.db,
+                date=f"2026-03-0{n + 1}",
+                title=f"old entry {n}",
+                url=url,
+                kind="court",
+                origin="item",
+                item_id=item_id,
+            )
+        app.monitor.sync_config()
+        [kept] = auto_entries(app)
+        assert kept["title"] == "old entry 0" and kept["url"] is None
