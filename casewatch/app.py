@@ -56,12 +56,16 @@ class App:
         self.schedule_digests()
         return report
 
-    def try_sources(self, urls: list[str] | None) -> None:
+    def try_sources(
+        self, urls: list[str] | None, *, outputs: tuple[str, ...] | None = ("console",)
+    ) -> None:
         """Poll `urls` (from `--source`/`--sources`) in this process without subscribing to
-        them: they are retired when the app closes, and never polled by a command that does
-        not name them."""
+        them: they are retired when the app closes, never polled by a command that does not
+        name them, and their alerts go to destinations of the `outputs` types only (None: to
+        every destination, as in Discord mode)."""
         if urls:
             self.trials += self.monitor.add_adhoc(urls)
+            self.monitor.trial_outputs = None if outputs is None else frozenset(outputs)
 
     def shortest_interval(self) -> float:
         """The shortest poll interval of any source (sources added from Discord get the

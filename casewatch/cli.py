@@ -401,7 +401,9 @@ async def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     async with open_app(
         args.config, args.db, progress=_progress_printer(err), interval_override=args.interval
     ) as app:
-        app.try_sources(urls)
+        # A tried feed alerts where this process delivers: the channels in Discord mode, the
+        # terminal (and the webhook) in console mode, never a channel a later run posts to.
+        app.try_sources(urls, outputs=None if use_discord else ("console", "webhook"))
         if use_discord:
             assert discord is not None
             return await discord.run(app, plan)

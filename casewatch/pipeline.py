@@ -163,6 +163,9 @@ class Monitor:
             window=timedelta(seconds=config.defaults.story_window),
         )
         self._adhoc: dict[str, SourceConfig] = {}
+        # Destination types that the alerts of tried feeds may reach; None: all (Discord mode,
+        # where the operator runs the bot on the tried feeds on purpose).
+        self.trial_outputs: frozenset[str] | None = None
         # source events of the cycle under way, with each source's last good poll before it
         self._events: list[tuple[notices.SourceEvent, str | None]] = []
 
@@ -461,6 +464,8 @@ class Monitor:
 
     def _notice(self, src: dict, event: str, detail: str = "") -> None:
         """Remember something admins should hear; said once per cycle by `_send_notices`."""
+        if not self._reaches(src, None):
+            return  # a feed being tried: its failures show in the trying command's report
         self._events.append(
             (
                 notices.SourceEvent(
@@ -588,10 +593,10 @@ class Monitor:
             )
             action = alerting.decide(filed, None, moment)
             if action is alerting.Action.ALERT:
-                self._enqueue_alerts(filed.story_id, filed.kind)
+                self._enqueue_alerts(filed.story_id, filed.kind, src)
                 outcome.alerts.append(filed.story_id)
             elif action is alerting.Action.UPDATE:
-                self._rearm_updates(filed.story_id)
+                self._rearm_updates(filed.story_id, src)
 
     def _judge_entry(self, entry: Entry, cfg: SourceConfig, source_kind: str) -> Judged:
         """The rules' verdict on an entry, its kind, lead, language and canonical URL."""
@@ -677,9 +682,19 @@ class Monitor:
             item_id=item_id,
         )
 
-    def _enqueue_alerts(self, story_id: int, kind: str) -> None:
+    def _reaches(self, src: dict | None, dest_type: str | None) -> bool:
+        """Whether what `src` caused may go to a destination of `dest_type` (None: admins'
+        notices). A feed only tried (`--source` in `poll` or console mode) reaches the outputs
+        of the process that tries it (`trial_outputs`), never a channel a later run posts to."""
+        if src is None or self.trial_outputs is None or src.get("origin") != sources.TRIAL:
+            return True
+        return dest_type in self.trial_outputs
+
+    def _enqueue_alerts(self, story_id: int, kind: str, src: dict | None = None) -> None:
         now = self.clock.now()
         for dest in destinations.alert_targets(self.db, kind):
+            if not self._reaches(src, dest["type"]):
+                continue
             outbox.enqueue(
                 self.db,
                 destination_id=dest["id"],
@@ -689,9 +704,12 @@ class Monitor:
                 now=now,
             )
 
-    def _rearm_updates(self, story_id: int) -> None:
+    def _rearm_updates(self, story_id: int, src: dict | None = None) -> None:
         now = self.clock.now()
         for row in outbox.delivered_alerts_for_story(self.db, story_id):
+            dest = destinations.get(self.db, int(row["destination_id"])) if src else None
+            if dest is not None and not self._reaches(src, str(dest["type"])):
+                continue
             outbox.rearm(
                 self.db,
                 destination_id=row["destination_id"],

@@ -446,3 +446,37 @@ async def test_a_sources_file_with_bom_capitals_and_fragments_is_read_and_a_lati
         and err
         == f"{listing}:1: not UTF-8 text (invalid continuation byte at byte 17); save it as UTF-8\n"
     )
+
+
+async def test_a_tried_feed_alerts_the_terminal_not_the_channels_of_a_later_run(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    from storage import destinations, open_store
+
+    configured = feed_server.route("/configured.xml", rss([]))
+    trial = feed_server.route("/trial.xml", rss([item(5, CASE)]))
+    (tmp_path / "feeds.yaml").write_text(CONFIG.format(url=configured), encoding="utf-8")
+    code, _, err = await bot(tmp_path, "poll", "--once")
+    assert code == 0, err
+    db = open_store(tmp_path / "c.db")
+    try:  # a Discord channel subscribed to alerts, as /watch alerts leaves it
+        destinations.upsert(
+            db,
+            type="discord",
+            purpose="alerts",
+            now=datetime.now(UTC),
+            guild_id="1",
+            channel_id="2",
+        )
+    finally:
+        db.close()
+
+    code, out, err = await bot(tmp_path, "poll", "--once", "--backfill", "--source", trial)
+    assert code == 0 and CASE in out, err
+    with sqlite3.connect(tmp_path / "c.db") as conn:
+        reached = conn.execute(
+            "SELECT d.type FROM outbox o JOIN destinations d ON d.id = o.destination_id"
+        ).fetchall()
+    assert reached == [("console",)]  # printed here; nothing queued for the channel
