@@ -8,7 +8,7 @@ nothing. No I/O: every rule has a row in tests/test_alerting.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import Enum
 
@@ -45,10 +45,18 @@ class EventFiled:
 class Moment:
     """When the item arrived: a source's first poll, a backfill run, the item's age."""
 
-    first_poll: bool = False
+    first_poll: bool = False  # no poll of the source has stored an entry yet
     backfill: bool = False
     age: timedelta | None = None  # now - published; None when the entry has no date
     max_age: timedelta = timedelta(days=14)
+    # A court publishes a filing or decision weeks after its date: its own sources are not
+    # held to the age rule.
+    court_source: bool = False
+
+    @property
+    def fresh(self) -> bool:
+        """Young enough to alert (`defaults.alert_max_age`), or from a court source, or undated."""
+        return self.court_source or self.age is None or self.age <= self.max_age
 
     @property
     def may_alert(self) -> bool:
@@ -56,8 +64,7 @@ class Moment:
         entry re-surfacing is not news; `--backfill` lifts both."""
         if self.backfill:
             return True
-        fresh = self.age is None or self.age <= self.max_age
-        return not self.first_poll and fresh
+        return not self.first_poll and self.fresh
 
 
 def decide(story: StoryFiled, event: EventFiled | None, moment: Moment) -> Action:
@@ -74,3 +81,10 @@ def decide(story: StoryFiled, event: EventFiled | None, moment: Moment) -> Actio
     if story.joined or story.lead_filled:
         return Action.UPDATE
     return Action.NONE
+
+
+def held_back_by_age(story: StoryFiled, event: EventFiled | None, moment: Moment) -> bool:
+    """True when the item would have alerted but for the age rule (`poll` counts those)."""
+    if decide(story, event, moment) is not Action.NONE:
+        return False
+    return decide(story, event, replace(moment, age=None)) is Action.ALERT

@@ -73,6 +73,9 @@ class CaseInfo(_Strict):
     # well-known outlets (Reuters, BBC ...) the code knows already.
     outlets: list[str] = Field(default_factory=list)
     search_url: str | None = None
+    # Entry dates before this day (default 1990-01-01) or more than a day ahead of now are a
+    # feed's mistake (0001, 1970, 2099): the entry is stored and shown as undated.
+    start: date | None = None
 
 
 class Defaults(_Strict):

@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlite_utils import Database
 
@@ -52,6 +52,7 @@ class SourceOutcome:
     new_items: int = 0
     relevant: int = 0
     alerts: list[int] = field(default_factory=list)  # story ids that were enqueued as alerts
+    too_old: int = 0  # relevant items stored without an alert: older than defaults.alert_max_age
     error: str | None = None
     skipped: list[str] = field(default_factory=list)
     thin: list[tuple[int, Entry]] = field(default_factory=list)  # relevant items with thin text
@@ -76,12 +77,18 @@ class CycleReport:
         new = sum(o.new_items for o in self.outcomes)
         rel = sum(o.relevant for o in self.outcomes)
         deferred = sum(1 for o in self.outcomes if o.status == "deferred")
+        too_old = sum(o.too_old for o in self.outcomes)
         return (
             f"polled {len(self.outcomes)} sources: {counts['new']} changed, "
             f"{counts['unchanged']} unchanged, {len(self.failed)} failed"
             + (f", {deferred} deferred (database busy)" if deferred else "")
             + "; "
             f"{new} new items, {rel} relevant, {len(self.alerts)} new stories to alert"
+            + (
+                f" ({too_old} more not alerted: published too long ago, defaults.alert_max_age)"
+                if too_old
+                else ""
+            )
         )
 
 
@@ -119,6 +126,22 @@ def timeline_link(url: str | None) -> str | None:
         return None
     clean = dedup.canonical_url(url)
     return None if dedup.is_opaque_link(clean) else clean
+
+
+EARLIEST_DATE = date(1990, 1, 1)  # before any feed this project reads; `case.start` narrows it
+
+
+def plausible_date(
+    when: datetime | None, *, now: datetime, earliest: date = EARLIEST_DATE
+) -> datetime | None:
+    """An entry's date if it can be true, else None (unknown): not before `earliest` (a feed's
+    0001 or 1970 is a missing date in disguise) and not more than a day ahead of now (2099, or
+    a wrong time zone beyond any real offset)."""
+    if when is None:
+        return None
+    if when.date() < earliest or when > now + timedelta(days=1):
+        return None
+    return when
 
 
 def timeline_day(published: datetime | None, now: datetime) -> str:
@@ -338,8 +361,11 @@ class Monitor:
             self._record_failure(src, parsed.error, result.status, None)
             return outcome
         outcome.status, outcome.entries = "new", len(parsed.entries)
+        now, earliest = self.clock.now(), self.config.case.start or EARLIEST_DATE
         for entry in parsed.entries:
             entry.publisher = credited_outlet(entry, cfg, self.outlet_names, self.outlets)
+            entry.published = plausible_date(entry.published, now=now, earliest=earliest)
+            entry.updated = plausible_date(entry.updated, now=now, earliest=earliest)
         first_poll = sources.first_poll_pending(src)
         with self.db.atomic():
             self._ingest(
@@ -590,8 +616,11 @@ class Monitor:
                 backfill=backfill,
                 age=None if published is None else now - published,
                 max_age=max_age,
+                court_source=src["kind"] == "court",
             )
             action = alerting.decide(filed, None, moment)
+            if alerting.held_back_by_age(filed, None, moment):
+                outcome.too_old += 1
             if action is alerting.Action.ALERT:
                 self._enqueue_alerts(filed.story_id, filed.kind, src)
                 outcome.alerts.append(filed.story_id)

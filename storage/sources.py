@@ -241,8 +241,9 @@ def mark_failing_notified(db: Database, source_id: int) -> None:
 
 
 def first_poll_pending(source: dict) -> bool:
-    """True when this source has never been polled successfully (backfill protection)."""
-    return source.get("first_polled_at") is None
+    """No poll of this source has stored an entry yet: the next one that does is its first poll
+    (stores, alerts nothing). A 304, an empty answer or a failure does not count."""
+    return source.get("last_new_at") is None
 
 
 def next_poll_at(source: dict) -> datetime | None:

@@ -69,3 +69,8 @@ def item(n: int, title: str, *, when: datetime | None = None, **extra: Any) -> d
         "pubDate": when or START - timedelta(hours=1),
         **extra,
     }
+
+
+# An entry no rule keeps. A first poll must receive entries to count as the first (it stores
+# them without alerting); a test that wants the next poll to alert serves this one first.
+BASELINE: dict[str, Any] = item(0, "Weather for the weekend: sunny spells and light winds")

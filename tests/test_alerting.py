@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from casewatch.alerting import Action, EventFiled, Moment, StoryFiled, decide
+from casewatch.alerting import Action, EventFiled, Moment, StoryFiled, decide, held_back_by_age
 
 NEW = StoryFiled(story_id=1, new_story=True, became_relevant=True, joined=False, kind="news")
 PROMOTED = StoryFiled(story_id=1, new_story=False, became_relevant=True, joined=False, kind="news")
@@ -28,6 +28,9 @@ OLD = Moment(age=timedelta(days=30), max_age=timedelta(days=14))
 OLD_BACKFILL = Moment(age=timedelta(days=30), max_age=timedelta(days=14), backfill=True)
 EDGE = Moment(age=timedelta(days=14), max_age=timedelta(days=14))
 FUTURE = Moment(age=timedelta(hours=-2))  # a feed dated slightly ahead of our clock
+# A court's own source: a filing published weeks after its date is still news.
+OLD_COURT = Moment(age=timedelta(days=30), max_age=timedelta(days=14), court_source=True)
+FIRST_POLL_COURT = Moment(first_poll=True, court_source=True)
 
 
 @pytest.mark.parametrize(
@@ -41,6 +44,8 @@ FUTURE = Moment(age=timedelta(hours=-2))  # a feed dated slightly ahead of our c
         (NEW, None, OLD_BACKFILL, Action.ALERT),
         (NEW, None, EDGE, Action.ALERT),
         (NEW, None, FUTURE, Action.ALERT),
+        (NEW, None, OLD_COURT, Action.ALERT),
+        (NEW, None, FIRST_POLL_COURT, Action.NONE),
         # a context story that a relevant item joins alerts like a new one
         (PROMOTED, None, LATER, Action.ALERT),
         (PROMOTED, None, FIRST_POLL, Action.NONE),
@@ -69,3 +74,21 @@ def test_only_a_new_development_alerts_and_joining_reports_edit_its_alert(
     story: StoryFiled, event: EventFiled | None, moment: Moment, expected: Action
 ) -> None:
     assert decide(story, event, moment) is expected
+
+
+@pytest.mark.parametrize(
+    ("story", "event", "moment", "held"),
+    [
+        (NEW, None, OLD, True),  # the one case `poll` counts: it would have alerted
+        (NEW, NEW_EVENT, OLD, True),
+        (NEW, None, LATER, False),  # it alerted
+        (NEW, None, OLD_COURT, False),  # it alerted: court sources are not held to the age
+        (NEW, None, FIRST_POLL, False),  # held back by the first poll, not by its age
+        (NEW, KNOWN_EVENT, OLD, False),  # an update, whatever the age
+        (CONTEXT, None, OLD, False),  # nothing to alert anyway
+    ],
+)
+def test_an_item_is_counted_as_held_back_by_age_only_when_age_alone_stopped_its_alert(
+    story: StoryFiled, event: EventFiled | None, moment: Moment, held: bool
+) -> None:
+    assert held_back_by_age(story, event, moment) is held

@@ -24,7 +24,7 @@ from casewatch.clock import FakeClock
 from casewatch.delivery import Dispatcher
 from storage import destinations
 from storage.db import rows
-from tests.casewatch_helpers import START, item, make_config
+from tests.casewatch_helpers import BASELINE, START, item, make_config
 from tests.discord_twin import EMBED_LINKS, FLAG_EPHEMERAL, MENTION_EVERYONE, DiscordTwin
 from tests.discord_twin.world import MANAGE_GUILD
 from tests.feedserver import FeedServer, rss
@@ -111,7 +111,7 @@ async def subscribed_bot(
 ) -> AsyncIterator[tuple[TwinBot, App, FakeClock]]:
     """The bot running, #alerts1 subscribed (with `opts`), the feed's first (silent) poll done."""
     clock = FakeClock(START)
-    url = feed_server.route("/f.xml", rss([]))
+    url = feed_server.route("/f.xml", rss([BASELINE]))
     async with running_bot(world["twin"], tmp_path / "c.db", url, clock) as (bot, app):
         await subscribe(world["twin"], world["g1"], world["alerts1"], world["admin1"], **opts)
         await bot.poll_tick()
@@ -189,7 +189,7 @@ async def test_watch_alerts_warns_when_the_role_would_not_be_pinged(
     quiet = twin.add_role(world["g1"], "quiet", mentionable=False)
     g, ch, admin = world["g1"], world["alerts1"], world["admin1"]
     twin.set_permissions(ch, twin.bot_member(g), deny=MENTION_EVERYONE)
-    url = feed_server.route("/f.xml", rss([]))
+    url = feed_server.route("/f.xml", rss([BASELINE]))
     async with running_bot(twin, tmp_path / "c.db", url, FakeClock(START)):
         res = await twin.invoke(
             "watch alerts", {"channel": ch, "role": quiet}, guild=g, channel=ch, member=admin
@@ -314,7 +314,7 @@ async def test_bad_arguments_and_unknown_ids_get_a_short_ephemeral_reason(
     world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
 ) -> None:
     twin: DiscordTwin = world["twin"]
-    url = feed_server.route("/f.xml", rss([]))
+    url = feed_server.route("/f.xml", rss([BASELINE]))
     g, ch, reader, admin = world["g1"], world["general1"], world["reader1"], world["admin1"]
     async with running_bot(twin, tmp_path / "c.db", url, FakeClock(START)) as (bot, app):
         res = await twin.invoke("case story", {"id": 99}, guild=g, channel=ch, member=reader)
@@ -342,7 +342,7 @@ async def test_admin_commands_are_refused_to_non_admins_by_the_real_check(
     world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
 ) -> None:
     twin: DiscordTwin = world["twin"]
-    url = feed_server.route("/f.xml", rss([]))
+    url = feed_server.route("/f.xml", rss([BASELINE]))
     g, ch, reader = world["g1"], world["alerts1"], world["reader1"]
     async with running_bot(twin, tmp_path / "c.db", url, FakeClock(START)) as (bot, app):
         with pytest.raises(PermissionError):  # the client hides it (default_permissions)...
@@ -365,7 +365,7 @@ async def test_digest_is_posted_at_its_time_and_a_missed_one_once_on_restart(
 ) -> None:
     twin: DiscordTwin = world["twin"]
     clock = FakeClock(START)  # 2026-03-02 09:00 UTC
-    url = feed_server.route("/f.xml", rss([]))
+    url = feed_server.route("/f.xml", rss([BASELINE]))
     g, ch, admin = world["g1"], world["general1"], world["admin1"]
     async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
         res = await twin.invoke(
@@ -424,7 +424,7 @@ async def test_restart_in_the_middle_of_delivery_posts_nothing_twice_and_loses_n
 ) -> None:
     twin: DiscordTwin = world["twin"]
     clock = FakeClock(START)
-    url = feed_server.route("/f.xml", rss([]))
+    url = feed_server.route("/f.xml", rss([BASELINE]))
     db = tmp_path / "c.db"
     async with running_bot(twin, db, url, clock) as (bot, app):
         await subscribe(twin, world["g1"], world["alerts1"], world["admin1"])
@@ -464,7 +464,7 @@ async def test_a_429_storm_and_a_dropped_gateway_lose_nothing(
 ) -> None:
     twin: DiscordTwin = world["twin"]
     clock = FakeClock(START)
-    url = feed_server.route("/f.xml", rss([]))
+    url = feed_server.route("/f.xml", rss([BASELINE]))
     async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
         await subscribe(twin, world["g1"], world["alerts1"], world["admin1"])
         await bot.poll_tick()
@@ -514,7 +514,7 @@ async def test_a_deleted_channel_stops_sending_keeps_rows_and_tells_admins(
 ) -> None:
     twin: DiscordTwin = world["twin"]
     clock = FakeClock(START)
-    url = feed_server.route("/f.xml", rss([]))
+    url = feed_server.route("/f.xml", rss([BASELINE]))
     async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
         await subscribe(twin, world["g1"], world["alerts1"], world["admin1"])
         await bot.poll_tick()
@@ -583,7 +583,7 @@ async def test_activity_answers_with_a_chart_and_the_weekly_digest_carries_it(
 ) -> None:
     twin: DiscordTwin = world["twin"]
     clock = FakeClock(START)  # a Monday, 09:00 UTC
-    url = feed_server.route("/f.xml", rss([]))
+    url = feed_server.route("/f.xml", rss([BASELINE]))
     g, ch, admin = world["g1"], world["general1"], world["admin1"]
     async with running_bot(twin, tmp_path / "c.db", url, clock) as (bot, app):
         res = await twin.invoke(
@@ -685,10 +685,10 @@ async def test_more_outlets_edit_the_alert_and_a_deleted_alert_does_not_break_th
 
     twin: DiscordTwin = world["twin"]
     clock = FakeClock(START)
-    a = feed_server.route("/a.xml", rss([]))
+    a = feed_server.route("/a.xml", rss([BASELINE]))
     cfg_sources = [
         {"name": "Outlet A", "url": a},
-        {"name": "Outlet B", "url": feed_server.route("/b.xml", rss([]))},
+        {"name": "Outlet B", "url": feed_server.route("/b.xml", rss([BASELINE]))},
     ]
     cfg = make_config(cfg_sources)
     async with open_app(cfg, tmp_path / "c.db", clock=clock) as app, bot_on(twin, app) as bot:
@@ -744,7 +744,7 @@ async def test_watch_commands_manage_sources_and_channels(
 ) -> None:
     twin: DiscordTwin = world["twin"]
     clock = FakeClock(START)
-    url = feed_server.route("/f.xml", rss([]))
+    url = feed_server.route("/f.xml", rss([BASELINE]))
     extra = feed_server.route("/extra.xml", rss([item(1, CASE_1)], title="Extra feed"))
     g, ch, admin = world["g1"], world["general1"], world["admin1"]
 

@@ -15,7 +15,7 @@ from casewatch.model import Entry, Match
 from casewatch.render import AlertView
 from storage import items, outbox, sources, stories
 from storage.db import rows, scalar
-from tests.casewatch_helpers import START, app_for, item
+from tests.casewatch_helpers import BASELINE, START, app_for, item
 from tests.feedserver import FeedServer, rss
 
 CASE_1 = "ICC urged to open Uyghur genocide case over deportations from Tajikistan"
@@ -131,8 +131,8 @@ async def test_second_outlet_joins_the_story_and_updates_the_alert(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
     clock = FakeClock(START)
-    a = feed_server.route("/a.xml", rss([]))
-    b = feed_server.route("/b.xml", rss([]))
+    a = feed_server.route("/a.xml", rss([BASELINE]))
+    b = feed_server.route("/b.xml", rss([BASELINE]))
     async with app_for(tmp_path, [src(a, "Outlet A"), src(b, "Outlet B")], clock=clock) as app:
         await app.monitor.poll_once()
         feed_server.route("/a.xml", rss([item(1, CASE_2)]))

@@ -13,7 +13,7 @@ from casewatch.app import App
 from casewatch.clock import FakeClock
 from casewatch.pipeline import timeline_day
 from storage import timeline
-from tests.casewatch_helpers import RELEVANCE, START, app_for, item
+from tests.casewatch_helpers import BASELINE, RELEVANCE, START, app_for, item
 from tests.feedserver import FeedServer, rss
 
 # The test rules with a court label: an act of a proceeding, and no reaction in the title.
@@ -43,9 +43,9 @@ def auto_entries(app: App) -> list[dict]:
 
 
 async def poll_twice(app: App, clock: FakeClock, feed_server: FeedServer, routes: dict) -> None:
-    """A first poll of empty feeds (it alerts nothing), then the entries arrive."""
+    """A first poll (it stores and alerts nothing), then the entries arrive."""
     for path in routes:
-        feed_server.route(path, rss([]))
+        feed_server.route(path, rss([BASELINE]))
     await app.monitor.poll_once()
     for path, entries in routes.items():
         feed_server.route(path, rss(entries))
@@ -175,8 +175,13 @@ async def test_entries_added_under_earlier_rules_are_judged_again_at_start(
         # what the loose rule of before left behind: every relevant item, copies, redirects
         app.db.execute("DELETE FROM timeline WHERE origin = 'item'")
         google = "https://news.google.com/rss/articles/CBMiWmh0dHBzOi8vZXhhbXBsZS5vcmc?oc=5"
+        ids = {t: int(i) for i, t in app.db.execute("SELECT id, title FROM items")}
         for n, (item_id, url) in enumerate(
-            [(1, google), (2, "https://news.example.org/story/2"), (3, None)]
+            [
+                (ids[FILING], google),
+                (ids[REACTION], "https://news.example.org/story/2"),
+                (ids[FILING_AGAIN], None),
+            ]
         ):
             timeline.add(
                 app.db,
