@@ -130,10 +130,6 @@ class OnDemandPool(Executor):
             )
         return self._pool.submit(fn, *args, **kwargs)
 
-    @property
-    def started(self) -> bool:
-        return self._pool is not None
-
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
