@@ -98,7 +98,9 @@ async def bot(tmp: Path, *args: str, db: Path | None = None) -> tuple[int, str, 
 
 
 def alert_ids(out: str) -> list[int]:
-    return [json.loads(line)["story_id"] for line in out.splitlines() if line.strip()]
+    """The story ids of the alerts a `--json` process printed (digests and notices left out)."""
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return [j["story_id"] for j in lines if j["type"] == "alert"]
 
 
 async def test_two_polls_on_one_file_never_print_one_alert_twice_nor_blame_the_sources(
@@ -123,6 +125,33 @@ async def test_two_polls_on_one_file_never_print_one_alert_twice_nor_blame_the_s
     assert len(set(printed)) == len(printed)  # ... by one of the two processes
     for err in (err_a, err_b):
         assert "locked" not in err and "0 failed" in err, err
+
+
+async def test_run_and_a_poll_on_one_file_print_each_alert_once(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    urls = [feed_server.url(f"/f{i}.xml") for i in range(4)]
+    for i in range(4):
+        feed_server.route(f"/f{i}.xml", rss(entries(i * 100, 3)))
+    write_config(tmp_path, urls)
+    code, _, err = await bot(tmp_path, "poll", "--once")  # first poll: stores, alerts nothing
+    assert code == 0, err
+    run = await start(tmp_path, "run", "--json", "--interval", "1s", "--tick", "0.3")
+    try:
+        for i in range(4):
+            feed_server.route(f"/f{i}.xml", rss(entries(i * 100, 3) + entries(i * 100 + 50, 20)))
+        polls = [await start(tmp_path, "poll", "--once", "--all", "--json") for _ in range(2)]
+        results = await asyncio.gather(*(finish(p) for p in polls))
+        await asyncio.sleep(3)  # the run loop's next ticks
+    finally:
+        run.send_signal(signal.SIGTERM)
+        code, run_out, run_err = await finish(run)
+    assert code == 0, run_err
+    printed = alert_ids(run_out) + [sid for _, out, _ in results for sid in alert_ids(out)]
+    assert sorted(printed) == sorted(set(printed)) and len(printed) == 4 * 20
+    for code, _, err in results:
+        assert code == 0 and "locked" not in err and "0 failed" in err, err
+    assert "locked" not in run_err
 
 
 async def test_two_processes_starting_on_a_new_file_both_start(
