@@ -26,6 +26,7 @@ from casewatch.clock import FakeClock
 from storage import sources
 from tests.casewatch_helpers import START, app_for
 from tests.casewatch_helpers import item as _item
+from tests.discord_twin import DiscordTwin
 from tests.feedserver import FeedServer, rss
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -385,5 +386,37 @@ async def test_run_stops_in_one_line_when_the_disk_is_full_instead_of_logging_ea
     )
     code, out, err = await finish(proc)  # it stops by itself: no signal is sent
     assert code == 1, err
+    assert "Traceback" not in err
+    assert err.rstrip().splitlines()[-1].startswith(f"database {db}")
+
+
+async def test_discord_mode_stops_in_one_line_when_the_disk_is_full(
+    discord_twin: DiscordTwin, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    write_config(tmp_path, [feed_server.route("/f.xml", rss(entries(100, 300)))])
+    code, _, err = await bot(tmp_path, "sources")  # makes the database; polls nothing
+    assert code == 0, err
+    db = tmp_path / "c.db"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DISCORD_")},
+        "CASEWATCH_CONFIG": str(tmp_path / "feeds.yaml"),
+        "CASEWATCH_DB": str(db),
+        "DISCORD_TOKEN": discord_twin.token,
+        "DISCORD_API_BASE": discord_twin.api_base,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "bot.py"),
+        "run",
+        "--interval",
+        "1",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+        preexec_fn=small_disk(db.stat().st_size + 64 * 1024),
+    )
+    code, _, err = await finish(proc)  # it stops by itself: no signal is sent
+    assert code == 1, err[-2000:]
     assert "Traceback" not in err
     assert err.rstrip().splitlines()[-1].startswith(f"database {db}")
