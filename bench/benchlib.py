@@ -284,6 +284,7 @@ class SyntheticNews:
         self.wire_share = wire_share
         pool_rng = random.Random(f"{seed}:wire")
         self._wire = [self._story(pool_rng, f"w{k}") for k in range(wire_pool)]
+        self._pools: dict[str | None, Sequence[int]] = {None: range(wire_pool)}
 
     def _topic(self, rng: random.Random) -> str:
         roll = rng.random()
@@ -293,9 +294,11 @@ class SyntheticNews:
             return "context"
         return "general"
 
-    def _story(self, rng: random.Random, ident: str) -> tuple[str, str, list[str]]:
-        """(topic, headline, sentences) of one story."""
-        topic = self._topic(rng)
+    def _story(
+        self, rng: random.Random, ident: str, topic: str | None = None
+    ) -> tuple[str, str, list[str]]:
+        """(topic, headline, sentences) of one story (of `topic`, else drawn at random)."""
+        topic = topic or self._topic(rng)
         fill = {
             "city": rng.choice(_CITIES),
             "country": rng.choice(_COUNTRIES),
@@ -328,17 +331,37 @@ class SyntheticNews:
         rng.shuffle(sentences)
         return topic, title, sentences
 
-    def items(self, feed: int, count: int | None = None) -> list[NewsItem]:
-        """The items of outlet `feed`, newest first (20-50 of them unless `count` is given)."""
+    def _wire_pool(self, topic: str | None) -> Sequence[int]:
+        """Indexes of the wire stories of `topic` (all of them for None)."""
+        if topic not in self._pools:
+            self._pools[topic] = [i for i, w in enumerate(self._wire) if w[0] == topic]
+        return self._pools[topic]
+
+    def items(
+        self, feed: int, count: int | None = None, *, on_case: int | None = None
+    ) -> list[NewsItem]:
+        """The items of outlet `feed`, newest first (20-50 of them unless `count` is given).
+
+        With `on_case`, exactly that many items are about the case and the rest are general
+        news (no look-alikes), as in a regional feed or a news search on the case.
+        """
         rng = random.Random(f"{self.seed}:feed:{feed}")
         n = count if count is not None else rng.randint(20, 50)
+        forced: Sequence[str | None] = [None] * n
+        if on_case is not None:
+            if not 0 <= on_case <= n:
+                raise ValueError(f"on_case must be between 0 and {n}, got {on_case}")
+            topics = ["case"] * on_case + ["general"] * (n - on_case)
+            rng.shuffle(topics)
+            forced = topics
         outlet = _OUTLETS[feed % len(_OUTLETS)]
         host = f"news{feed}.example.org"
         out = []
         for k in range(n):
             published = self.now - timedelta(minutes=rng.randint(5, 60 * 72))
-            if rng.random() < self.wire_share:
-                wire = rng.randrange(len(self._wire))
+            pool = self._wire_pool(forced[k])
+            if rng.random() < self.wire_share and pool:
+                wire = rng.choice(pool)
                 topic, title, sentences = self._wire[wire]
                 # Half the outlets link the agency's URL (with their own tracking), half
                 # rewrite the headline with their name: both are the same story.
@@ -350,7 +373,7 @@ class SyntheticNews:
                     link = f"https://{host}/{published:%Y/%m/%d}/wire-{wire}"
                     title = f"{title} - {outlet}"
             else:
-                topic, title, sentences = self._story(rng, f"{feed}-{k}")
+                topic, title, sentences = self._story(rng, f"{feed}-{k}", forced[k])
                 slug = _SLUG.sub("-", title.lower()).strip("-")[:60]
                 link = f"https://{host}/{published:%Y/%m/%d}/{slug}-{feed}-{k}"
             guid = link if rng.random() < 0.6 else f"urn:{host}:{self.seed}:{k}"
@@ -362,8 +385,8 @@ class SyntheticNews:
         out.sort(key=lambda i: i.published, reverse=True)
         return out
 
-    def rss(self, feed: int, count: int | None = None) -> bytes:
-        """Outlet `feed` as an RSS 2.0 document."""
+    def rss(self, feed: int, count: int | None = None, *, on_case: int | None = None) -> bytes:
+        """Outlet `feed` as an RSS 2.0 document (`count`, `on_case`: as for `items`)."""
         rng = random.Random(f"{self.seed}:channel:{feed}")
         outlet = _OUTLETS[feed % len(_OUTLETS)]
         language = "" if rng.random() < 0.2 else "  <language>en-gb</language>\n"
@@ -376,7 +399,7 @@ class SyntheticNews:
             f"{language}"
             f"  <lastBuildDate>{format_datetime(self.now, usegmt=True)}</lastBuildDate>\n"
         ]
-        for item in self.items(feed, count):
+        for item in self.items(feed, count, on_case=on_case):
             permalink = "true" if item.guid == item.link else "false"
             parts.append(
                 "  <item>\n"

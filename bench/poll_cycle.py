@@ -11,6 +11,16 @@ seeded 100-300 ms latency, and measures, on the same feeds and the same bytes:
   (e) unchanged: the next casewatch cycle, every feed answering 304 to If-None-Match
 
 Run: .venv/bin/python bench/poll_cycle.py [--quick] [--repeats 3] [--profile]
+
+With --mixes, it measures instead what a new user would try (issue 9): 100 changed feeds of 20
+entries each, 50 hosts, 150 ms latency, in two mixes, 4 and 20 of every 20 entries on the case,
+each variant a whole process from start to exit (imports, configuration, database, every stage):
+
+  casewatch: python bot.py poll --once --backfill --json, a fresh database, feeds.yaml's rules
+  reader:    a script that opens a fresh reader database, add_feed each, update_feeds(workers=32)
+  naive:     a script looping feedparser.parse(url)
+
+Run: .venv/bin/python bench/poll_cycle.py --mixes [--repeats 5]
 """
 
 from __future__ import annotations
@@ -23,6 +33,9 @@ import faulthandler
 import io
 import pstats
 import random
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -211,7 +224,7 @@ _HOT = (
     ("    summary.detect_language", "casewatch/summary.py", "detect_language"),
     ("    summary.lead", "casewatch/summary.py", "lead"),
     ("    summary.split_sentences", "casewatch/summary.py", "split_sentences"),
-    ("    Monitor.judge (relevance)", "casewatch/pipeline.py", "judge"),
+    ("    judging.judge (relevance)", "casewatch/judging.py", "judge"),
     ("    dedup.entry_identity", "casewatch/dedup.py", "entry_identity"),
     ("    dedup.canonical_url", "casewatch/dedup.py", "canonical_url"),
     ("    StoryFiler.place", "casewatch/filing.py", "place"),
@@ -280,7 +293,16 @@ def parse_args() -> argparse.Namespace:
         help="override casewatch's fetch.total_timeout (seconds) for (c) and (e)",
     )
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--mixes", action="store_true", help="issue 9's two mixes as whole processes")
+    p.add_argument("--child", choices=("naive", "reader"), help=argparse.SUPPRESS)
+    p.add_argument("--urls", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.mixes:
+        args.repeats = args.repeats or 5
+        if "--workers" not in sys.argv:
+            args.workers = 32
+        return args
     args.feeds = args.feeds or (100 if args.quick else 1000)
     args.repeats = args.repeats or (1 if args.quick else 3)
     args.hosts = args.hosts or max(1, args.feeds // 10)
@@ -290,6 +312,12 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    if args.child:
+        child_main(args.child, args.urls, args.workdir, args.workers)
+        return
+    if args.mixes:
+        run_mixes(args)
+        return
     budget = benchlib.Budget(args.budget)
     # A hard stop well past the budget: a wedged run never outlives its welcome.
     faulthandler.dump_traceback_later(args.budget + 300, exit=True)
@@ -450,6 +478,184 @@ def main() -> None:
         print("cProfile roughly doubles them; the shares are what counts):")
         benchlib.print_table(["function", "cumulative", "share of profile", "calls"], profile_rows)
         print(profile_text)
+
+
+# -- whole processes: the mixes of issue 9 ---------------------------------------------------------
+
+MIX_FEEDS = 100
+MIX_ENTRIES = 20
+MIX_HOSTS = 50
+MIX_LATENCY = 0.15
+MIXES = (4, 20)  # entries on the case, of every 20
+
+
+def child_main(kind: str, urls_file: Path, workdir: Path, workers: int) -> None:
+    """The reader and naive variants as processes of their own (run by --child)."""
+    urls = urls_file.read_text().split()
+    if kind == "naive":
+        naive_loop(urls)
+        return
+    if kind == "reader":
+        from reader import make_reader
+
+        reader = make_reader(str(workdir / "reader.sqlite"))
+        for url in urls:
+            reader.add_feed(url)
+        reader.update_feeds(workers=workers)
+        broken = reader.get_feed_counts(broken=True).total
+        reader.close()
+        if broken:
+            raise SystemExit(f"reader: {broken} feeds failed to update")
+        return
+    raise SystemExit(f"unknown child {kind!r}")
+
+
+def casewatch_config_text(urls: list[str]) -> str:
+    """feeds.yaml as shipped (case, rules, defaults, timeline) with these feeds as its sources."""
+    text = (benchlib.REPO / "feeds.yaml").read_text(encoding="utf-8")
+    start, end = text.index("\nsources:"), text.index("\ntimeline:")
+    sources = "".join(f"  - name: Outlet {i}\n    url: {url}\n" for i, url in enumerate(urls))
+    return f"{text[:start]}\nsources:\n{sources}{text[end:]}"
+
+
+def mix_command(name: str, run: int, work: Path, *, workers: int) -> list[str]:
+    """The command line of one variant; `work` holds urls.txt and feeds.yaml."""
+    if name == "casewatch":
+        config, db = work / "feeds.yaml", work / f"casewatch-{run}.db"
+        cmd = ["bot.py", "poll", "--once", "--backfill", "--json"]
+        return [sys.executable, *cmd, "--config", str(config), "--db", str(db)]
+    (work / f"{name}-{run}").mkdir(exist_ok=True)
+    child = ["--child", name, "--urls", str(work / "urls.txt"), "--workdir"]
+    return [
+        sys.executable,
+        __file__,
+        *child,
+        str(work / f"{name}-{run}"),
+        "--workers",
+        str(workers),
+    ]
+
+
+def timed_process(argv: list[str], *, stdout: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (the process and all it waited for) of one command, start to exit."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    with stdout.open("wb") as out:
+        done = subprocess.run(
+            argv, stdout=out, stderr=subprocess.PIPE, cwd=benchlib.REPO, timeout=600
+        )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        tail = done.stderr.decode(errors="replace").strip().splitlines()[-3:]
+        raise RuntimeError(f"{' '.join(argv[:4])}... exited {done.returncode}: {tail}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def run_mixes(args: argparse.Namespace) -> None:
+    """Issue 9's table: whole processes, two mixes, casewatch beside reader and the naive loop."""
+    repeats = args.repeats
+    benchlib.print_header("poll_cycle --mixes: one cycle as whole processes, two mixes")
+    print(
+        f"{MIX_FEEDS} changed RSS 2.0 feeds of {MIX_ENTRIES} entries, {MIX_HOSTS} loopback ports,"
+        f" {MIX_LATENCY * 1000:g} ms per response; reader workers: {args.workers}; each variant a"
+        f" process from start to exit; variants interleaved in each of {repeats} repeats"
+    )
+    results: dict[tuple[int, str], list[tuple[float, float]]] = {}
+    alerts: dict[int, set[int]] = {}
+    for on_case in MIXES:
+        news = benchlib.SyntheticNews(args.seed)
+        bodies = [news.rss(i, MIX_ENTRIES, on_case=on_case) for i in range(MIX_FEEDS)]
+        with (
+            benchlib.feed_server(
+                bodies, hosts=MIX_HOSTS, latency=(MIX_LATENCY, MIX_LATENCY), seed=args.seed
+            ) as served,
+            tempfile.TemporaryDirectory(prefix="bench-mix-") as tmp,
+        ):
+            work = Path(tmp)
+            urls_file = work / "urls.txt"
+            urls_file.write_text("\n".join(served.urls))
+            config = work / "feeds.yaml"
+            config.write_text(casewatch_config_text(served.urls), encoding="utf-8")
+            order = ["casewatch", "reader", "naive"]
+            for run in range(repeats + 1):  # run 0 warms the disk cache and is not counted
+                for name in order[run % 3 :] + order[: run % 3]:
+                    out = work / f"{name}-{run}.out"
+                    argv = mix_command(name, run, work, workers=args.workers)
+                    wall, cpu = timed_process(argv, stdout=out)
+                    if name == "casewatch":
+                        lines = out.read_text(encoding="utf-8").splitlines()
+                        alerts.setdefault(on_case, set()).add(len(lines))
+                    if run:
+                        results.setdefault((on_case, name), []).append((wall, cpu))
+                print(f"{on_case} of {MIX_ENTRIES} on the case: run {run} done", flush=True)
+    print()
+    rows = []
+    for on_case in MIXES:
+        med = {
+            name: (
+                benchlib.median([w for w, _ in results[(on_case, name)]]),
+                benchlib.median([c for _, c in results[(on_case, name)]]),
+            )
+            for name in ("casewatch", "reader", "naive")
+        }
+        rows.append(
+            [
+                f"{on_case} of {MIX_ENTRIES} on the case",
+                f"{med['casewatch'][0]:.2f} s ({med['casewatch'][1]:.2f} s CPU)",
+                f"{med['reader'][0]:.2f} s ({med['reader'][1]:.2f} s CPU)",
+                f"{med['naive'][0]:.2f} s ({med['naive'][1]:.2f} s CPU)",
+                f"{med['reader'][0] / med['casewatch'][0]:.2f}x",
+                f"{med['naive'][0] / med['casewatch'][0]:.2f}x",
+                ", ".join(f"{w:.2f}" for w, _ in results[(on_case, "casewatch")]),
+            ]
+        )
+    benchlib.print_table(
+        [
+            f"{MIX_FEEDS} feeds x {MIX_ENTRIES}, {MIX_HOSTS} hosts, {MIX_LATENCY * 1000:g} ms",
+            "casewatch (median)",
+            f"reader, {args.workers} workers",
+            "naive loop",
+            "reader / casewatch",
+            "naive / casewatch",
+            "casewatch runs (s)",
+        ],
+        rows,
+    )
+    print(f"alert lines printed by casewatch per mix: {alerts}")
+    targets = []
+    for on_case in MIXES:
+        cw = benchlib.median([w for w, _ in results[(on_case, "casewatch")]])
+        rd = benchlib.median([w for w, _ in results[(on_case, "reader")]])
+        nv = benchlib.median([w for w, _ in results[(on_case, "naive")]])
+        if on_case < MIX_ENTRIES:
+            targets.append(
+                [
+                    f"{on_case}/{MIX_ENTRIES}: reader / casewatch",
+                    f"{rd / cw:.2f}",
+                    ">= 1.5",
+                    _verdict(rd / cw >= 1.5),
+                ]
+            )
+            targets.append(
+                [
+                    f"{on_case}/{MIX_ENTRIES}: naive / casewatch",
+                    f"{nv / cw:.2f}",
+                    ">= 8",
+                    _verdict(nv / cw >= 8),
+                ]
+            )
+        else:
+            targets.append(
+                [
+                    f"{on_case}/{MIX_ENTRIES}: reader / casewatch",
+                    f"{rd / cw:.2f}",
+                    ">= 1",
+                    _verdict(rd / cw >= 1),
+                ]
+            )
+    benchlib.print_table(["ratio of medians (wall)", "value", "target", "met"], targets)
 
 
 def _verdict(ok: bool) -> str:

@@ -24,6 +24,7 @@ from casewatch.clock import Clock
 from casewatch.config import Config, SourceConfig
 from casewatch.fetch import Fetcher
 from casewatch.filing import Placement, StoryFiler
+from casewatch.judging import Judged, judge, judge_entries, judge_entry, pickled_rules
 from casewatch.model import Entry, FetchResult, Match, ParseResult
 from casewatch.outlets import OutletNames, credited_outlet
 from casewatch.pages import parse_page
@@ -92,29 +93,6 @@ class CycleReport:
         )
 
 
-@dataclass(frozen=True)
-class Judged:
-    """The judging stage's result for one entry."""
-
-    match: Match
-    court: bool
-    lead: str
-    language: str | None
-    canonical_url: str | None  # kept items only
-
-    @property
-    def relevant(self) -> bool:
-        return self.match.verdict == "relevant"
-
-    @property
-    def kept(self) -> bool:
-        return self.match.verdict != "dropped"
-
-    @property
-    def kind(self) -> str:
-        return "court" if self.court else "news"
-
-
 def _digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
@@ -173,6 +151,9 @@ class Monitor:
         self.executor = executor
         self.progress = progress
         self.engine = RuleEngine(config.relevance)
+        self._rules: bytes | None = None  # the rules pickled for the worker, made on first use
+        self._queued = 0  # parse and judge jobs handed to the executor and not yet done
+        self._parsed_waiting = 0  # sources parsed and not yet filed (this process's queue)
         self.stopwords = frozenset(fold(w) for w in config.case.vocabulary)
         self.outlets = frozenset(config.case.outlets)
         # One spelling per outlet, the configured publishers' first.
@@ -367,13 +348,25 @@ class Monitor:
             entry.published = plausible_date(entry.published, now=now, earliest=earliest)
             entry.updated = plausible_date(entry.updated, now=now, earliest=earliest)
         first_poll = sources.first_poll_pending(src)
-        with self.db.atomic():
-            self._ingest(
-                src, cfg, parsed.entries, outcome, first_poll=first_poll, backfill=backfill
-            )
-            self._record_success(
-                src, result, entry_count=len(parsed.entries), new_items=outcome.new_items
-            )
+        self._parsed_waiting += 1
+        try:
+            # The worker judges (rules, lead, language) while this process files others.
+            judged = await self._judge_new(src, cfg, parsed.entries)
+            with self.db.atomic():
+                self._ingest(
+                    src,
+                    cfg,
+                    parsed.entries,
+                    outcome,
+                    first_poll=first_poll,
+                    backfill=backfill,
+                    judged_before=judged,
+                )
+                self._record_success(
+                    src, result, entry_count=len(parsed.entries), new_items=outcome.new_items
+                )
+        finally:
+            self._parsed_waiting -= 1
         if outcome.thin:
             await self._read_articles(outcome.thin[: self.MAX_ARTICLES], cfg, guard=guard)
         return outcome
@@ -436,7 +429,11 @@ class Monitor:
             job = functools.partial(
                 parse_feed, body, content_type=result.content_type, url=result.final_url
             )
-        return await loop.run_in_executor(self.executor, job)
+        self._queued += 1
+        try:
+            return await loop.run_in_executor(self.executor, job)
+        finally:
+            self._queued -= 1
 
     # -- health ----------------------------------------------------------------------------------
 
@@ -548,21 +545,7 @@ class Monitor:
 
     def judge(self, entry: Entry, cfg: SourceConfig, kind: str) -> Match:
         """Relevance of one entry under the rules (and the source's overrides)."""
-        text = " ".join(p for p in (entry.summary, entry.content[:2000]) if p)
-        if cfg.relevance == "all":
-            base = self.engine.judge(entry.title, text, source=cfg.rules, kind=kind)
-            if base.verdict == "relevant":
-                return base
-            court, label = self.engine.court_label(entry.title, text, source=cfg.rules, kind=kind)
-            return Match(
-                verdict="relevant",
-                score=max(base.score, 0.0),
-                rules=(*base.rules, "source:all"),
-                terms=base.terms,
-                reason=f"kept: every entry of {cfg.name} is relevant (relevance: all); {label}",
-                court=court,
-            )
-        return self.engine.judge(entry.title, text, source=cfg.rules, kind=kind)
+        return judge(self.engine, entry, cfg, kind)
 
     def _ingest(
         self,
@@ -573,20 +556,23 @@ class Monitor:
         *,
         first_poll: bool,
         backfill: bool,
+        judged_before: dict[int, Judged] | None = None,
     ) -> None:
-        """Identity, judging, filing the story, storing the item, the alert decision."""
+        """Identity, judging, filing the story, storing the item, the alert decision.
+        `judged_before`: entries (by index) the parse worker already judged."""
+        judged_before = judged_before or {}
         now = self.clock.now()
         max_age = timedelta(seconds=self.config.defaults.alert_max_age)
         identities = dedup.document_identities(
             entries, source_format=cfg.format, outlets=self.outlets
         )
-        for entry, keys in zip(entries, identities, strict=True):
+        for index, (entry, keys) in enumerate(zip(entries, identities, strict=True)):
             if keys is None:
                 outcome.skipped.append("an entry without guid, link, title or text")
                 continue
             if items.seen_item(self.db, src["id"], keys) is not None:
                 continue
-            judged = self._judge_entry(entry, cfg, src["kind"])
+            judged = judged_before.get(index) or self._judge_entry(entry, cfg, src["kind"])
             place = self._place(entry, src, judged, now) if judged.kept else None
             if place is not None and place.alias_of is not None:
                 # The same entry under a new guid: remember the keys, nothing new.
@@ -628,24 +614,42 @@ class Monitor:
                 self._rearm_updates(filed.story_id, src)
 
     def _judge_entry(self, entry: Entry, cfg: SourceConfig, source_kind: str) -> Judged:
-        """The rules' verdict on an entry, its kind, lead, language and canonical URL."""
-        match = self.judge(entry, cfg, source_kind)
-        relevant = match.verdict == "relevant"
-        court = match.court and relevant  # the rules decide; a court's own feed is a forum
-        if match.verdict == "dropped":
-            # Most entries of a general feed end here: keep a plain excerpt for `why` and
-            # search, and spend sentence splitting and language detection on the rest.
-            lead = summary.excerpt(entry.summary or entry.content)
-            language = entry.language or cfg.language
-        else:
-            lead, language = summary.item_summary(
-                entry.title,
-                entry.summary or entry.content,
-                language=entry.language or cfg.language,
-            )
-        kept = match.verdict != "dropped"
-        canon = dedup.canonical_url(entry.link) if entry.link and kept else None
-        return Judged(match, court, lead, language, canon)
+        return judge_entry(self.engine, entry, cfg, source_kind)
+
+    async def _judge_new(
+        self, src: dict, cfg: SourceConfig, entries: list[Entry]
+    ) -> dict[int, Judged]:
+        """Judge the entries not seen before in the parse worker, by their index. Nothing (they
+        are judged inline by `_ingest`) when there is no worker process, or when the worker has
+        more jobs queued than this process has parsed sources to file: the busier one of the
+        two cores gives the judging to the other."""
+        if self.executor is None or self._queued >= self._parsed_waiting:
+            return {}
+        identities = dedup.document_identities(
+            entries, source_format=cfg.format, outlets=self.outlets
+        )
+        new = [
+            index
+            for index, keys in enumerate(identities)
+            if keys is not None and items.seen_item(self.db, src["id"], keys) is None
+        ]
+        if not new:
+            return {}
+        if self._rules is None:
+            self._rules = pickled_rules(self.config.relevance)
+        job = functools.partial(
+            judge_entries,
+            [entries[index] for index in new],
+            rules=self._rules,
+            cfg=cfg,
+            source_kind=src["kind"],
+        )
+        self._queued += 1
+        try:
+            judged = await asyncio.get_running_loop().run_in_executor(self.executor, job)
+        finally:
+            self._queued -= 1
+        return dict(zip(new, judged, strict=True))
 
     def _place(self, entry: Entry, src: dict, judged: Judged, now: datetime) -> Placement:
         return self.filer.place(

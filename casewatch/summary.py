@@ -327,7 +327,9 @@ def _language_model() -> Any:
 # story summary
 
 
+@functools.lru_cache(maxsize=4096)
 def _tokens(text: str) -> frozenset[str]:
+    # Cached: a story's leads are compared again each time another outlet joins it.
     tokens: set[str] = set()
     for word in re.findall(r"\w+", fold(text)):
         if not word.isascii() and any(_is_cjk(char) for char in word):

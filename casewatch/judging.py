@@ -1,0 +1,107 @@
+"""Judging one entry: the rules' verdict, its lead and language, its canonical URL.
+
+Everything here is pure and per entry, so it runs where the cycle has CPU to spare: in the
+parse worker process (`judge_entries`, handed the rules once as pickled bytes), or inline when
+there is no worker. The main process then only files, stores and decides.
+"""
+
+from __future__ import annotations
+
+import functools
+import pickle
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from casewatch import dedup, summary
+from casewatch.model import Entry, Match
+from casewatch.relevance import RelevanceSettings, RuleEngine
+
+if TYPE_CHECKING:  # config imports the HTTP client; the worker needs none of it
+    from casewatch.config import SourceConfig
+
+
+@dataclass(frozen=True)
+class Judged:
+    """The judging stage's result for one entry."""
+
+    match: Match
+    court: bool
+    lead: str
+    language: str | None
+    canonical_url: str | None  # kept items only
+
+    @property
+    def relevant(self) -> bool:
+        return self.match.verdict == "relevant"
+
+    @property
+    def kept(self) -> bool:
+        return self.match.verdict != "dropped"
+
+    @property
+    def kind(self) -> str:
+        return "court" if self.court else "news"
+
+
+def judge(engine: RuleEngine, entry: Entry, cfg: SourceConfig, kind: str) -> Match:
+    """Relevance of one entry under the rules (and the source's overrides)."""
+    text = " ".join(p for p in (entry.summary, entry.content[:2000]) if p)
+    if cfg.relevance == "all":
+        base = engine.judge(entry.title, text, source=cfg.rules, kind=kind)
+        if base.verdict == "relevant":
+            return base
+        court, label = engine.court_label(entry.title, text, source=cfg.rules, kind=kind)
+        return Match(
+            verdict="relevant",
+            score=max(base.score, 0.0),
+            rules=(*base.rules, "source:all"),
+            terms=base.terms,
+            reason=f"kept: every entry of {cfg.name} is relevant (relevance: all); {label}",
+            court=court,
+        )
+    return engine.judge(entry.title, text, source=cfg.rules, kind=kind)
+
+
+def judge_entry(engine: RuleEngine, entry: Entry, cfg: SourceConfig, source_kind: str) -> Judged:
+    """The rules' verdict on an entry, its kind, lead, language and canonical URL."""
+    match = judge(engine, entry, cfg, source_kind)
+    relevant = match.verdict == "relevant"
+    court = match.court and relevant  # the rules decide; a court's own feed is a forum
+    if match.verdict == "dropped":
+        # Most entries of a general feed end here: keep a plain excerpt for `why` and
+        # search, and spend sentence splitting and language detection on the rest.
+        lead = summary.excerpt(entry.summary or entry.content)
+        language = entry.language or cfg.language
+    else:
+        lead, language = summary.item_summary(
+            entry.title,
+            entry.summary or entry.content,
+            language=entry.language or cfg.language,
+        )
+    kept = match.verdict != "dropped"
+    canon = dedup.canonical_url(entry.link) if entry.link and kept else None
+    return Judged(match, court, lead, language, canon)
+
+
+def pickled_rules(settings: RelevanceSettings) -> bytes:
+    """The rules as `judge_entries` takes them: pickled once, compiled once per process."""
+    return pickle.dumps(settings, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def judge_entries(
+    entries: list[Entry], *, rules: bytes, cfg: SourceConfig, source_kind: str
+) -> list[Judged]:
+    """`judge_entry` for each entry: the parse worker's job (a top-level function, so a process
+    pool can call it). `rules` comes from `pickled_rules`, made by the process that owns them."""
+    engine = _engine(rules)
+    return [judge_entry(engine, entry, cfg, source_kind) for entry in entries]
+
+
+@functools.lru_cache(maxsize=2)
+def _engine(rules: bytes) -> RuleEngine:
+    # The bytes come from this program's own main process (never from outside), so
+    # unpickling them is safe; the compiled engine is kept for the worker's next jobs.
+    settings = pickle.loads(rules)
+    if not isinstance(settings, RelevanceSettings):
+        raise TypeError(f"judge_entries: rules are a {type(settings).__name__}, not settings")
+    return RuleEngine(settings)
