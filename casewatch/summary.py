@@ -203,16 +203,16 @@ def story_summary(leads: list[str]) -> int:
         raise ValueError("story_summary needs at least one lead, got an empty list")
     token_sets = [_tokens(text) for text in leads]
     count = len(leads)
+    # Each pair once (the similarity is symmetric): a story re-chooses on every new outlet.
+    totals = [0.0] * count
+    for first in range(count):
+        for second in range(first + 1, count):
+            similarity = _jaccard(token_sets[first], token_sets[second])
+            totals[first] += similarity
+            totals[second] += similarity
 
     def centrality(index: int) -> float:
-        if count == 1:
-            return 0.0
-        total = sum(
-            _jaccard(token_sets[index], token_sets[other])
-            for other in range(count)
-            if other != index
-        )
-        return total / (count - 1)
+        return 0.0 if count == 1 else totals[index] / (count - 1)
 
     # Ties (equal centrality, e.g. two items) go to the lead with the most distinct words.
     return max(range(count), key=lambda i: (round(centrality(i), 9), len(token_sets[i]), -i))
@@ -343,4 +343,5 @@ def _tokens(text: str) -> frozenset[str]:
 def _jaccard(first: frozenset[str], second: frozenset[str]) -> float:
     if not first or not second:
         return 0.0
-    return len(first & second) / len(first | second)
+    shared = len(first & second)
+    return shared / (len(first) + len(second) - shared)
