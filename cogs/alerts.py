@@ -19,6 +19,7 @@ from casewatch.chart_data import chart_png
 from casewatch.delivery import DeliveryError
 from casewatch.digest import DigestView, digest_messages
 from casewatch.render import AlertView
+from storage import notices as notice_store
 from storage import outbox
 
 if TYPE_CHECKING:
@@ -232,7 +233,15 @@ class DiscordDelivery:
             "Nothing is lost: the messages wait until a server admin fixes the channel's "
             "permissions and runs `/watch alerts` (or `/watch digest`) for it again."
         )
-        candidates = [guild.system_channel, guild.public_updates_channel, *guild.text_channels]
+        # The admins' notices channel first, when the server chose one (`/watch notices`).
+        chosen = notice_store.channel_for(self.bot.app.db, str(guild.id))
+        notices_channel = guild.get_channel(int(chosen)) if chosen else None
+        candidates = [
+            notices_channel if isinstance(notices_channel, discord.TextChannel) else None,
+            guild.system_channel,
+            guild.public_updates_channel,
+            *guild.text_channels,
+        ]
         for channel in candidates:
             if channel is None or str(channel.id) == dest["channel_id"]:
                 continue

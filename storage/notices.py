@@ -18,6 +18,12 @@ def targets(db: Database) -> list[dict]:
     )
 
 
+def channel_for(db: Database, guild_id: str) -> str | None:
+    """The channel a server chose for admin notices (`/watch notices`), if any."""
+    found = [d for d in targets(db) if d["type"] == "discord" and d["guild_id"] == guild_id]
+    return str(found[0]["channel_id"]) if found else None
+
+
 def failure_told(db: Database, source_id: int, *, since: str | None) -> set[int]:
     """Destinations told that a source was failing (rows enqueued at or after `since`, the
     source's last good poll): the only places where its recovery is said."""

@@ -3,6 +3,7 @@ was said; the public alert channels hear about the case, not about the bot."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -21,7 +22,7 @@ from storage import destinations
 from storage import notices as notice_store
 from storage.db import rows
 from tests.casewatch_helpers import START, app_for, item, make_config
-from tests.discord_twin import DiscordTwin
+from tests.discord_twin import EMBED_LINKS, DiscordTwin
 from tests.discord_twin.world import MANAGE_GUILD
 from tests.feedserver import FeedServer, rss
 from tests.test_bot_e2e import TwinBot, bot_on
@@ -204,3 +205,28 @@ async def test_watch_notices_channel_gets_one_grouped_message_and_the_alert_chan
         res = await invoke(twin, place, "watch notices", {})
         assert res.ephemeral and "not be posted in this server" in res.content
         assert notice_store.targets(app.db) == []
+
+
+async def test_a_broken_alert_channel_is_told_in_the_notices_channel_when_there_is_one(
+    discord_at_twin: DiscordTwin, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    twin = discord_at_twin
+    g = twin.add_guild("Uyghur rights researchers")
+    place: dict[str, Any] = {
+        "g": g,
+        "general": twin.add_channel(g, "general"),
+        "alerts": twin.add_channel(g, "alerts"),
+        "admins": twin.add_channel(g, "admins"),
+        "admin": twin.add_member(g, "admin", permissions=MANAGE_GUILD),
+    }
+    async with failing_bot(twin, feed_server, tmp_path, 1) as (bot, app, clock, paths):
+        await invoke(twin, place, "watch alerts", {"channel": place["alerts"]})
+        await invoke(twin, place, "watch notices", {"channel": place["admins"]})
+        twin.set_permissions(place["alerts"], twin.bot_member(g), deny=EMBED_LINKS)
+        await asyncio.sleep(0.2)  # the permission change reaches the bot over the gateway
+        feed_server.route(paths[0], rss([item(1, "Uyghur exiles file new ICC submission")]))
+        clock.advance(3600)
+        await bot.poll_tick()
+        [told] = await twin.wait_for_messages(place["admins"], 1)
+        assert "can no longer post alerts" in told["content"]
+        assert twin.messages(place["general"]) == []  # not the public channels
