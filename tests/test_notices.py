@@ -154,7 +154,9 @@ async def failing_bot(
 ) -> AsyncIterator[tuple[TwinBot, App, FakeClock, list[str]]]:
     clock = FakeClock(START)
     paths = [f"/f{n}.xml" for n in range(count)]
-    urls = [feed_server.route(p, rss([])) for p in paths]
+    urls = [
+        feed_server.route(p, rss([item(90 + n, f"Feed {n} news")])) for n, p in enumerate(paths)
+    ]
     cfg = make_config([{"name": f"Feed {n}", "url": u} for n, u in enumerate(urls)])
     async with (
         open_app(cfg, tmp_path / "c.db", clock=clock, rng=random.Random(3)) as app,
@@ -194,8 +196,8 @@ async def test_watch_notices_channel_gets_one_grouped_message_and_the_alert_chan
             await bot.poll_tick()
         [told] = await twin.wait_for_messages(place["admins"], 1)
         assert told["embeds"][0]["description"].startswith("5 sources are failing")
-        for p in paths:
-            feed_server.route(p, rss([]))
+        for n, p in enumerate(paths):
+            feed_server.route(p, rss([item(90 + n, f"Feed {n} news")]))
         clock.advance(86400 * 3)
         await bot.poll_tick()
         msgs = await twin.wait_for_messages(place["admins"], 2)
@@ -224,7 +226,10 @@ async def test_a_broken_alert_channel_is_told_in_the_notices_channel_when_there_
         await invoke(twin, place, "watch notices", {"channel": place["admins"]})
         twin.set_permissions(place["alerts"], twin.bot_member(g), deny=EMBED_LINKS)
         await asyncio.sleep(0.2)  # the permission change reaches the bot over the gateway
-        feed_server.route(paths[0], rss([item(1, "Uyghur exiles file new ICC submission")]))
+        feed_server.route(
+            paths[0],
+            rss([item(90, "Feed 0 news"), item(1, "Uyghur exiles file new ICC submission")]),
+        )
         clock.advance(3600)
         await bot.poll_tick()
         [told] = await twin.wait_for_messages(place["admins"], 1)
