@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlite_utils import Database
 
 from storage import destinations, items, open_store, outbox
-from storage.db import scalar
+from storage.db import explain, is_busy, scalar
 from storage.schema import migrations
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _sqlite_error(text: str, name: str) -> sqlite3.OperationalError:
+    """An error as sqlite3 raises it: its message and its SQLite error name."""
+    error = sqlite3.OperationalError(text)
+    error.sqlite_errorname = name
+    return error
 
 
 def test_an_existing_file_from_the_first_schema_is_upgraded_in_place(tmp_path: Path) -> None:
@@ -81,3 +89,43 @@ def test_nonces_are_stable_per_database_and_differ_between_databases(tmp_path: P
     other = outbox.nonce(open_store(tmp_path / "b.db"), 1)  # a new file counts from 1 again
     assert other != again
     assert len(outbox.nonce(open_store(tmp_path / "a.db"), 10**12, 99)) <= 25
+
+
+def test_one_claim_wins_and_a_lease_that_ran_out_can_be_taken_over(tmp_path: Path) -> None:
+    first, second = open_store(tmp_path / "c.db"), open_store(tmp_path / "c.db")  # two processes
+    dest = destinations.upsert(first, type="console", purpose="alerts", now=NOW)
+    row = outbox.enqueue(first, destination_id=dest, kind="alert", ref="story:1", now=NOW)
+    assert row is not None
+    lease = NOW + timedelta(minutes=5)
+    assert outbox.claim(first, row, owner="a", now=NOW, until=lease)
+    assert not outbox.claim(second, row, owner="b", now=NOW, until=lease)
+    assert outbox.pending(second, now=NOW, types=("console",)) == []  # nor offered meanwhile
+    # process "a" died: when its lease ends, "b" takes the row over
+    assert outbox.claim(second, row, owner="b", now=lease, until=lease + timedelta(minutes=5))
+    outbox.mark_delivered(second, row, now=lease, message_id=None)
+    assert not outbox.claim(first, row, owner="a", now=lease + timedelta(hours=1), until=lease)
+    # a failed attempt frees the row, but only once its retry time has come
+    again = outbox.enqueue(first, destination_id=dest, kind="alert", ref="story:2", now=NOW)
+    assert again is not None and outbox.claim(first, again, owner="a", now=NOW, until=lease)
+    outbox.mark_failed(first, again, error="503", retry_at=NOW + timedelta(minutes=1))
+    assert not outbox.claim(second, again, owner="b", now=NOW, until=lease)
+    assert outbox.claim(second, again, owner="b", now=NOW + timedelta(minutes=1), until=lease)
+
+
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [
+        (_sqlite_error("database or disk is full", "SQLITE_FULL"), "the disk is full"),
+        (_sqlite_error("disk I/O error", "SQLITE_IOERR_WRITE"), "cannot read or write"),
+        (_sqlite_error("database disk image is malformed", "SQLITE_CORRUPT"), "is corrupt"),
+        (_sqlite_error("file is not a database", "SQLITE_NOTADB"), "is not a SQLite database"),
+        (_sqlite_error("attempt to write a readonly database", "SQLITE_READONLY"), "read-only"),
+        (_sqlite_error("database is locked", "SQLITE_BUSY"), "still locked by another process"),
+    ],
+)
+def test_each_database_error_is_one_line_naming_the_file_and_what_to_do(
+    error: sqlite3.Error, says: str
+) -> None:
+    line = explain(error, "data/c.db")
+    assert says in line and "data/c.db" in line and "\n" not in line
+    assert is_busy(error) is (says == "still locked by another process")
