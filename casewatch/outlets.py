@@ -8,6 +8,7 @@ to one, the name `feeds.yaml` gives it when it gives one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from casewatch.config import SourceConfig
@@ -53,6 +54,11 @@ class OutletNames:
         # Longest first: "hongkongfreepress" before "hongkong".
         self._keys = sorted(self._by_key, key=len, reverse=True)
 
+    def known(self, name: str) -> bool:
+        """Whether a name is one of the configured publishers or a known spelling."""
+        key = publisher_key(name)
+        return key in self._by_key or key in _ALIASES
+
     def canonical(self, name: str) -> str:
         """The spelling this outlet goes by here."""
         name = " ".join(name.split())
@@ -73,18 +79,52 @@ def _initials(name: str) -> str:
     return "".join(word[0] for word in name.lower().split() if word[0].isalnum())
 
 
+_FEED_TITLE_MAX = 80
+
+
 def credited_outlet(
     entry: Entry,
     cfg: SourceConfig,
     names: OutletNames | None = None,
     outlets: frozenset[str] = frozenset(),
+    *,
+    feed_title: str | None = None,
 ) -> str | None:
     """The outlet that wrote an entry, never the name of our own feed: what the entry says (a
     wire credit, Google's <source>, Bing's <News:Source>), else the source's `publisher:`, else
-    for a search feed the outlet its headline ends with ("... - Reuters"). None: not known."""
+    for a search feed the outlet its headline ends with ("... - Reuters"), else for a feed the
+    outlet its own title names ("Xinjiang | The Guardian", "Opinio Juris"). None: not known."""
+    names = names or OutletNames()
     found = entry.publisher or cfg.publisher
     if not found and cfg.format == "search":
         found = split_publisher(entry.title, None, outlets=outlets)[1]
+    if not found and cfg.format == "feed" and feed_title:
+        found = _outlet_of_feed_title(feed_title, names, outlets)
     if not found:
         return None
-    return (names or OutletNames()).canonical(found)
+    return names.canonical(found)
+
+
+# What a feed's title names beside its outlet: the section ("World news | The Guardian").
+_SECTION_LIST = (
+    "news|world|world news|latest|latest news|top stories|press releases|press release|"
+    "statements|blog|feed|rss|home|articles|stories|updates|all|opinion|analysis|asia|china|"
+    "international|human rights|comments|posts|all posts|all news"
+)
+_SECTIONS = frozenset(_SECTION_LIST.split("|"))
+_TITLE_SEPARATOR = re.compile(r"\s+[-–—|:·•»]\s+")
+
+
+def _outlet_of_feed_title(title: str, names: OutletNames, outlets: frozenset[str]) -> str | None:
+    title = " ".join(title.split())
+    parts = _TITLE_SEPARATOR.split(title)
+    if len(parts) == 2:
+        head, tail = parts
+        if names.known(tail) or head.casefold() in _SECTIONS:
+            return tail  # "Xinjiang | The Guardian", "Press Releases – Example Group"
+        if names.known(head) or tail.casefold() in _SECTIONS:
+            return head  # "Example Daily News - World"
+    _, suffix = split_publisher(title, None, outlets=outlets)
+    if suffix and names.known(suffix):
+        return suffix
+    return title if len(title) <= _FEED_TITLE_MAX else None

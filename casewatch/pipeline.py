@@ -343,8 +343,13 @@ class Monitor:
             return outcome
         outcome.status, outcome.entries = "new", len(parsed.entries)
         now, earliest = self.clock.now(), self.config.case.start or EARLIEST_DATE
+        # A feed tried with --source or added from Discord has no `publisher:`; its own title
+        # names the outlet better than its address. feeds.yaml sources say who.
+        title = parsed.feed_title if src.get("origin") != "config" else None
         for entry in parsed.entries:
-            entry.publisher = credited_outlet(entry, cfg, self.outlet_names, self.outlets)
+            entry.publisher = credited_outlet(
+                entry, cfg, self.outlet_names, self.outlets, feed_title=title
+            )
             entry.published = plausible_date(entry.published, now=now, earliest=earliest)
             entry.updated = plausible_date(entry.updated, now=now, earliest=earliest)
         first_poll = sources.first_poll_pending(src)

@@ -60,3 +60,29 @@ def test_an_item_is_credited_to_the_outlet_that_wrote_it(
     entry: Entry, cfg: SourceConfig, outlet: str | None
 ) -> None:
     assert credited_outlet(entry, cfg, NAMES) == outlet
+
+
+@pytest.mark.parametrize(
+    ("feed_title", "outlet"),
+    [
+        ("Xinjiang | The Guardian", "The Guardian"),
+        ("Example Rights Monitor", "Example Rights Monitor"),
+        ("Example Daily News - World", "Example Daily News"),  # the section is no outlet
+        ("Press Releases – Example Uyghur Advocacy Group", "Example Uyghur Advocacy Group"),
+        ("JURIST – News", "JURIST"),
+        ("Lawfare: Hard national security choices", "Lawfare: Hard national security choices"),
+        ("x" * 120, None),
+    ],
+)
+def test_a_feed_without_publisher_is_credited_to_the_outlet_its_title_names(
+    feed_title: str, outlet: str | None
+) -> None:
+    found = credited_outlet(Entry(title="X"), PLAIN, NAMES, feed_title=feed_title)
+
+    assert found == outlet
+
+
+def test_a_search_feed_title_is_never_the_outlet() -> None:
+    found = credited_outlet(Entry(title="X"), SEARCH, NAMES, feed_title="Uyghur - Google News")
+
+    assert found is None
