@@ -148,11 +148,8 @@ def inspect_store(path: str | Path) -> str | None:
         return None
     if target.is_dir():
         return f"database {path} is a folder; --db names a file"
-    if not os.access(target, os.W_OK) or not os.access(target.parent, os.W_OK):
-        return (
-            f"database {path} is read-only (the file or its folder is not writable); casewatch "
-            "writes to it on every run: give this user write access, or choose another --db"
-        )
+    if why := _not_writable(target):
+        return str(_read_only(path, why))
     try:
         conn = sqlite3.connect(f"{target.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
@@ -177,6 +174,8 @@ def _prepare(conn: sqlite3.Connection, path: str | Path, *, memory: bool) -> Dat
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db = Store(conn)
     _check_identity(db, path)  # reads only: refuses a foreign or newer file before any write
+    if not memory and (why := _not_writable(path)):
+        raise _read_only(path, why)
     if not memory and db.journal_mode != "wal":
         db.execute("PRAGMA journal_mode = wal")
     db.execute("PRAGMA foreign_keys = ON")
@@ -221,24 +220,41 @@ def _check_identity(db: Database, path: str | Path) -> bool:
 
 def _migrate(db: Database, path: str | Path) -> None:
     """Apply pending migrations once, under the write lock (another process may be doing it).
-
-    With nothing to apply, the transaction is rolled back after a harmless write, which is how
-    a read-only file shows itself before any command relies on writing."""
+    With nothing to apply, no lock is taken (`health` must not wait for a running bot)."""
+    if not migrations.pending(db) and _user_version(db) == len(KNOWN_MIGRATIONS):
+        return
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         _check_identity(db, path)  # again: another process may have migrated meanwhile
-        pending = migrations.pending(db)
-        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        migrations.apply(db)
         db.execute(f"PRAGMA user_version = {len(KNOWN_MIGRATIONS)}")
-        if pending or version != len(KNOWN_MIGRATIONS):
-            migrations.apply(db)
-            db.conn.execute("COMMIT")
-        else:
-            db.conn.execute("ROLLBACK")
+        db.conn.execute("COMMIT")
     except BaseException:
         if db.conn.in_transaction:
             db.conn.execute("ROLLBACK")
         raise
+
+
+def _user_version(db: Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _not_writable(path: str | Path) -> str | None:
+    """Why casewatch could not write the file at `path` (access() also sees read-only mounts and
+    immutable files, even for root), or None."""
+    target = Path(path)
+    if target.exists() and not os.access(target, os.W_OK):
+        return "the file is not writable"
+    if not os.access(target.parent, os.W_OK):
+        return "its folder is not writable (SQLite keeps its journal files there)"
+    return None
+
+
+def _read_only(path: str | Path, why: str) -> StoreError:
+    return StoreError(
+        f"database {path} is read-only ({why}); casewatch writes to it on every run: "
+        "give this user write access to the file and its folder, or choose another --db"
+    )
 
 
 def path_of(db: Database) -> str:
