@@ -15,6 +15,7 @@ from tests.casewatch_helpers import START, app_for
 from tests.feedserver import FeedServer, rss
 
 OUTLETS = Path(__file__).parent / "fixtures" / "feeds" / "outlets"
+PAGES = Path(__file__).parent / "fixtures" / "pages"
 DIPLOMAT = (
     "https://thediplomat.com/2026/03/uyghur-groups-ask-icc-to-reconsider-tajikistan-deportations/"
 )
@@ -169,3 +170,48 @@ async def test_a_thin_search_item_reads_its_article_for_the_lead_and_the_preview
         "to open a preliminary examination without delay."
     )
     assert rfa["image"] == feed_server.url("/img/deportations-hearing.jpg")
+
+
+async def test_a_court_page_is_credited_to_its_court_and_its_records_give_the_lead(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    clock = FakeClock(START)
+    listing = (PAGES / "court_decisions.html").read_text(encoding="utf-8")
+    start, end = (
+        listing.index('<div class="views-row">'),
+        listing.index("<div", listing.index("</div>\n</div>")),
+    )
+    older_only = listing[:start] + listing[end:]  # before the decision was published
+    page = feed_server.route("/court-records", older_only, content_type="text/html")
+    feed_server.route(
+        "/court-record/otp-2026-0302",
+        "<html><head><title>Decision</title>"
+        '<meta property="og:image" content="/themes/logo-share.png"></head><body><main>'
+        "<h1>Decision on the request to reconsider the Uyghur communication</h1>"
+        "<p>The Office of the Prosecutor has decided to reconsider its 2020 assessment of the "
+        "communication concerning Uyghurs deported from Tajikistan. It will examine the new "
+        "evidence submitted by the communicants before deciding on a preliminary examination."
+        "</p><p>Document ICC-OTP-2026-0302, 2 March 2026, 4 pages.</p></main></body></html>",
+        content_type="text/html",
+    )
+    court = {
+        "name": "Example Court, court records (page)",
+        "url": page,
+        "kind": "court",
+        "format": "page",
+        "publisher": "Example Court",
+        "relevance": "all",  # the court's own listing of this case
+        "page": {"entries": "div.views-row", "title": ".record-title", "link": "a", "date": "time"},
+    }
+    async with app_for(tmp_path, [court], clock=clock) as app:
+        await app.monitor.poll_once()  # first poll: the older record, stored silently
+        feed_server.route("/court-records", listing, content_type="text/html")
+        clock.advance(3600)
+        await app.monitor.poll_once()
+        alerts = [m for m in await drain(app) if m["type"] == "alert"]
+
+    decision = next(a for a in alerts if a["title"].startswith("Decision on the request"))
+    assert decision["source"] == "Example Court"  # not "Example Court, court records (page)"
+    assert decision["summary"].startswith("The Office of the Prosecutor has decided to reconsider")
+    assert decision["image"] is None  # the site's share logo is no picture of the decision
+    assert [a["title"] for a in alerts] == [decision["title"]]  # the older record: stored only
