@@ -814,3 +814,23 @@ async def test_bot_py_sync_registers_the_commands_and_polls_nothing(
     assert "synced 2 commands globally" in out.decode()
     assert {c["name"] for c in twin.commands()} == {"case", "watch"}
     assert feed_server.hits["/f.xml"] == 0  # a sync is not a poll
+
+
+async def test_an_alert_from_a_real_shaped_feed_credits_the_wire_and_shows_its_picture(
+    world: dict[str, Any], feed_server: FeedServer, tmp_path: Path
+) -> None:
+    twin: DiscordTwin = world["twin"]
+    wire_copies = Path(__file__).parent / "fixtures" / "feeds" / "outlets" / "wire-copies.xml"
+    async with subscribed_bot(world, feed_server, tmp_path) as (bot, _app, clock):
+        feed_server.route("/f.xml", wire_copies.read_bytes())
+        clock.advance(3600)
+        await bot.poll_tick()
+        msgs = await twin.wait_for_messages(world["alerts1"], 2)
+
+    embeds = {m["embeds"][0]["title"]: m["embeds"][0] for m in msgs}
+    embed = embeds["China rejects call for ICC inquiry into Uyghur deportations"]
+    assert embed["fields"][0] == {"name": "Source", "value": "AP", "inline": True}
+    assert embed["description"].startswith("China on Monday rejected a call")
+    assert embed["thumbnail"]["url"] == (
+        "https://daily.example.com/images/2026/03/02/beijing-briefing.jpg"
+    )
