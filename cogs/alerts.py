@@ -212,11 +212,30 @@ class DiscordDelivery:
         return first
 
     async def send_notice(self, dest: dict, row: dict, text: str) -> str | None:
+        if dest["channel_id"] == notice_store.OWNER:
+            return await self._tell_owner(row, text)
         channel = await self._channel(dest)
         embed = discord.Embed.from_dict(render.notice_embed(text))
         msg = await self._call(
             channel.send(
                 embed=embed,
+                nonce=outbox.nonce(self.bot.app.db, int(row["id"])),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        )
+        return str(msg.id)
+
+    async def _tell_owner(self, row: dict, text: str) -> str | None:
+        """Admin notices nobody chose a channel for: the bot's owner, by direct message."""
+        info = await self._call(self.bot.application_info())
+        owner_id = info.team.owner_id if info.team and info.team.owner_id else info.owner.id
+        owner = self.bot.get_user(owner_id)
+        if owner is None:
+            owner = await self._call(self.bot.fetch_user(owner_id))
+        dm = await self._call(owner.create_dm())
+        msg = await self._call(
+            dm.send(
+                embed=discord.Embed.from_dict(render.notice_embed(text)),
                 nonce=outbox.nonce(self.bot.app.db, int(row["id"])),
                 allowed_mentions=discord.AllowedMentions.none(),
             )
@@ -260,6 +279,8 @@ class AlertsCog(commands.Cog):
 
     def __init__(self, bot: CasewatchBot) -> None:
         self.bot = bot
+        # Admin notices reach the bot's owner by DM (as well as any `/watch notices` channel).
+        notice_store.ensure_owner(bot.app.db, now=bot.app.clock.now())
         self.delivery = DiscordDelivery(bot)
         self._lock = asyncio.Lock()
 

@@ -197,7 +197,8 @@ class WatchCog(
             f"Admin notices (sources failing, recovering or going quiet) will be posted in "
             f"{channel.mention}, one message per poll cycle."
             if channel
-            else "Admin notices will not be posted in this server; they go to the bot's log. "
+            else "Admin notices will not be posted in this server; the bot's owner gets them by "
+            "direct message, and the log keeps them. "
             "`/case sources` shows every source's health."
         )
         await interaction.response.send_message(text, ephemeral=True)

@@ -9,6 +9,20 @@ from sqlite_utils import Database
 from storage.db import rows
 from storage.timeutil import iso
 
+OWNER = "owner"  # the channel id of the bot owner's DM destination
+
+
+def ensure_owner(db: Database, *, now: datetime) -> None:
+    """In Discord mode admin notices also go to the bot's owner, by direct message (a DM the
+    owner refuses marks it broken until the next start)."""
+    db.execute(
+        "INSERT INTO destinations (type, purpose, guild_id, channel_id, created_at)"
+        " VALUES ('discord', 'notices', '', ?, ?)"
+        " ON CONFLICT (type, purpose, guild_id, channel_id) DO UPDATE SET active = 1,"
+        " broken_reason = NULL, broken_at = NULL",
+        (OWNER, iso(now)),
+    )
+
 
 def targets(db: Database) -> list[dict]:
     """Active notice destinations (a server's `/watch notices` channel, the console)."""
@@ -20,7 +34,11 @@ def targets(db: Database) -> list[dict]:
 
 def channel_for(db: Database, guild_id: str) -> str | None:
     """The channel a server chose for admin notices (`/watch notices`), if any."""
-    found = [d for d in targets(db) if d["type"] == "discord" and d["guild_id"] == guild_id]
+    found = [
+        d
+        for d in targets(db)
+        if d["type"] == "discord" and d["guild_id"] == guild_id and d["channel_id"] != OWNER
+    ]
     return str(found[0]["channel_id"]) if found else None
 
 

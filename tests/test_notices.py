@@ -196,17 +196,25 @@ async def test_watch_notices_channel_gets_one_grouped_message_and_the_alert_chan
             await bot.poll_tick()
         [told] = await twin.wait_for_messages(place["admins"], 1)
         assert told["embeds"][0]["description"].startswith("5 sources are failing")
+        # the bot's owner hears it too, by direct message
+        dms = await twin.changes.wait_until(
+            lambda: twin.dms(twin.app_owner) or None, 5.0, lambda: "no DM to the owner"
+        )
+        assert [d["embeds"][0]["description"][:22] for d in dms] == ["5 sources are failing:"]
         for n, p in enumerate(paths):
             feed_server.route(p, rss([item(90 + n, f"Feed {n} news")]))
         clock.advance(86400 * 3)
         await bot.poll_tick()
         msgs = await twin.wait_for_messages(place["admins"], 2)
         assert msgs[1]["embeds"][0]["description"].startswith("5 sources recovered")
+        await twin.changes.wait_until(
+            lambda: len(twin.dms(twin.app_owner)) == 2 or None, 5.0, lambda: "no second DM"
+        )
         assert twin.messages(place["alerts"]) == []  # the public channel heard nothing
 
         res = await invoke(twin, place, "watch notices", {})
         assert res.ephemeral and "not be posted in this server" in res.content
-        assert notice_store.targets(app.db) == []
+        assert [d["channel_id"] for d in notice_store.targets(app.db)] == [notice_store.OWNER]
 
 
 async def test_a_broken_alert_channel_is_told_in_the_notices_channel_when_there_is_one(
@@ -235,3 +243,28 @@ async def test_a_broken_alert_channel_is_told_in_the_notices_channel_when_there_
         [told] = await twin.wait_for_messages(place["admins"], 1)
         assert "can no longer post alerts" in told["content"]
         assert twin.messages(place["general"]) == []  # not the public channels
+
+
+async def test_without_a_notices_channel_only_the_owner_hears_by_direct_message(
+    discord_at_twin: DiscordTwin, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    twin = discord_at_twin
+    g = twin.add_guild("Diaspora news")
+    place: dict[str, Any] = {
+        "g": g,
+        "alerts": twin.add_channel(g, "alerts"),
+        "admins": twin.add_channel(g, "admins"),
+        "admin": twin.add_member(g, "admin", permissions=MANAGE_GUILD),
+    }
+    async with failing_bot(twin, feed_server, tmp_path, 3) as (bot, app, clock, paths):
+        await invoke(twin, place, "watch alerts", {"channel": place["alerts"]})
+        for p in paths:
+            feed_server.route(p, b"", status=503)
+        for _ in range(2):
+            clock.advance(86400)
+            await bot.poll_tick()
+        dms = await twin.changes.wait_until(
+            lambda: twin.dms(twin.app_owner) or None, 5.0, lambda: "no DM to the owner"
+        )
+        assert dms[0]["embeds"][0]["description"].startswith("3 sources are failing")
+        assert twin.messages(place["alerts"]) == [] and twin.messages(place["admins"]) == []

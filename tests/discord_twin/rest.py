@@ -140,6 +140,7 @@ class RestApi:
             ("GET", "/gateway/bot", self._get_gateway_bot, True),
             ("GET", "/users/@me", self._get_me, True),
             ("GET", f"/users/{snow.format('user')}", self._get_user, True),
+            ("POST", "/users/@me/channels", self._open_dm, True),
             ("GET", "/oauth2/applications/@me", self._get_application, True),
             ("GET", "/applications/@me", self._get_application, True),
             ("GET", f"{app_cmds}/commands", self._list_commands, True),
@@ -598,7 +599,65 @@ class RestApi:
             raise ApiError(403, 50013, "Missing Permissions")
         return Reply(200, deep_copy(self._message(channel, call.id("message")).payload))
 
+    async def _open_dm(self, call: Call) -> Reply:
+        """The DM channel with a user (the same one on every call)."""
+        body = call.body if isinstance(call.body, dict) else {}
+        try:
+            user = self.world.users.get(int(body.get("recipient_id") or 0))
+        except (TypeError, ValueError):
+            user = None
+        if user is None:
+            raise ApiError(400, 50035, "Invalid Form Body")
+        channel_id = self.world.dm_channels.setdefault(user.id, self.world.ids.next())
+        self.world.dm_messages.setdefault(channel_id, [])
+        return Reply(
+            200,
+            {
+                "id": str(channel_id),
+                "type": 1,
+                "last_message_id": None,
+                "flags": 0,
+                "recipients": [user.payload()],
+            },
+        )
+
+    def _create_dm_message(self, call: Call, channel_id: int) -> Reply:
+        """A message from the bot in a DM: no guild, no permissions, only the recipient's
+        will (a user who closed DMs makes Discord answer 403 50007)."""
+        world = self.world
+        user_id = next(u for u, c in world.dm_channels.items() if c == channel_id)
+        if user_id in world.dms_closed:
+            raise ApiError(403, 50007, "Cannot send messages to this user")
+        body = call.body if isinstance(call.body, dict) else {}
+        check_message(body, creating=True, has_files=bool(call.files))
+        payload: JSON = {
+            "id": str(world.ids.next()),
+            "type": 0,
+            "channel_id": str(channel_id),
+            "author": world.bot_user.payload(),
+            "content": body.get("content") or "",
+            "timestamp": iso(world.clock.now()),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": deep_copy(body.get("embeds") or []),
+            "reactions": [],
+            "pinned": False,
+            "flags": 0,
+            "components": [],
+        }
+        if body.get("nonce") is not None:
+            payload["nonce"] = body["nonce"]
+        world.dm_messages[channel_id].append(payload)
+        self.twin.changes.notify()
+        return Reply(200, deep_copy(payload))
+
     async def _create_message(self, call: Call) -> Reply:
+        if call.id("channel") in self.world.dm_messages:
+            return self._create_dm_message(call, call.id("channel"))
         channel, perms = self._visible_channel(call.id("channel"))
         if channel.type == CATEGORY_CHANNEL:
             raise ApiError(400, 50008, "Cannot send messages in a non-text channel")

@@ -369,6 +369,17 @@ class DiscordTwin:
         ch_id = channel if isinstance(channel, int) else channel.id
         return [deep_copy(m.payload) for m in self.world.channel_messages(ch_id)]
 
+    def dms(self, user: TwinUser | int) -> list[JSON]:
+        """The bot's direct messages to a user, oldest first."""
+        user_id = user if isinstance(user, int) else user.id
+        channel_id = self.world.dm_channels.get(user_id)
+        return deep_copy(self.world.dm_messages.get(channel_id, [])) if channel_id else []
+
+    @property
+    def app_owner(self) -> TwinUser:
+        """The application's owner (who `bot.is_owner` recognises)."""
+        return self.world.owner_user
+
     def message(self, message_id: int) -> JSON:
         """Any message by id, ephemeral ones included."""
         stored = self.world.messages.get(message_id)

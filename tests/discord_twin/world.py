@@ -429,6 +429,10 @@ class World:
         self.guild_commands: dict[int, list[StoredCommand]] = {}
         self.interactions: dict[int, InteractionRecord] = {}
         self.application_flags = 0
+        # Direct messages from the bot: user id -> DM channel id, channel id -> its messages.
+        self.dm_channels: dict[int, int] = {}
+        self.dm_messages: dict[int, list[JSON]] = {}
+        self.dms_closed: set[int] = set()  # users who refuse DMs (Discord answers 50007)
 
     # -- lookups ----------------------------------------------------------------------------
 
