@@ -83,6 +83,13 @@ def judge_entry(engine: RuleEngine, entry: Entry, cfg: SourceConfig, source_kind
     return Judged(match, court, lead, language, canon)
 
 
+def judge_in_worker(worker_queue: int, own_queue: int) -> bool:
+    """Whether the parse worker should judge a parsed source rather than the main process:
+    when the worker has no more jobs queued (feeds to parse, sources to judge) than the main
+    process has parsed sources waiting to be filed. The busier side leaves it to the other."""
+    return worker_queue <= own_queue
+
+
 def pickled_rules(settings: RelevanceSettings) -> bytes:
     """The rules as `judge_entries` takes them: pickled once, compiled once per process."""
     return pickle.dumps(settings, protocol=pickle.HIGHEST_PROTOCOL)

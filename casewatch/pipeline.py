@@ -24,7 +24,14 @@ from casewatch.clock import Clock
 from casewatch.config import Config, SourceConfig
 from casewatch.fetch import Fetcher
 from casewatch.filing import Placement, StoryFiler
-from casewatch.judging import Judged, judge, judge_entries, judge_entry, pickled_rules
+from casewatch.judging import (
+    Judged,
+    judge,
+    judge_entries,
+    judge_entry,
+    judge_in_worker,
+    pickled_rules,
+)
 from casewatch.model import Entry, FetchResult, Match, ParseResult
 from casewatch.outlets import OutletNames, credited_outlet
 from casewatch.pages import parse_page
@@ -152,8 +159,8 @@ class Monitor:
         self.progress = progress
         self.engine = RuleEngine(config.relevance)
         self._rules: bytes | None = None  # the rules pickled for the worker, made on first use
-        self._queued = 0  # parse and judge jobs handed to the executor and not yet done
-        self._parsed_waiting = 0  # sources parsed and not yet filed (this process's queue)
+        self._queued = 0  # parse and judge jobs in the executor whose result has not come back
+        self._parsed_waiting = 0  # sources parsed whose filing has not begun (this process's queue)
         self.stopwords = frozenset(fold(w) for w in config.case.vocabulary)
         self.outlets = frozenset(config.case.outlets)
         # One spelling per outlet, the configured publishers' first.
@@ -353,25 +360,21 @@ class Monitor:
             entry.published = plausible_date(entry.published, now=now, earliest=earliest)
             entry.updated = plausible_date(entry.updated, now=now, earliest=earliest)
         first_poll = sources.first_poll_pending(src)
-        self._parsed_waiting += 1
-        try:
-            # The worker judges (rules, lead, language) while this process files others.
-            judged = await self._judge_new(src, cfg, parsed.entries)
-            with self.db.atomic():
-                self._ingest(
-                    src,
-                    cfg,
-                    parsed.entries,
-                    outcome,
-                    first_poll=first_poll,
-                    backfill=backfill,
-                    judged_before=judged,
-                )
-                self._record_success(
-                    src, result, entry_count=len(parsed.entries), new_items=outcome.new_items
-                )
-        finally:
-            self._parsed_waiting -= 1
+        # The worker judges (rules, lead, language) while this process files others.
+        judged = await self._judge_new(src, cfg, parsed.entries)
+        with self.db.atomic():
+            self._ingest(
+                src,
+                cfg,
+                parsed.entries,
+                outcome,
+                first_poll=first_poll,
+                backfill=backfill,
+                judged_before=judged,
+            )
+            self._record_success(
+                src, result, entry_count=len(parsed.entries), new_items=outcome.new_items
+            )
         if outcome.thin:
             await self._read_articles(outcome.thin[: self.MAX_ARTICLES], cfg, guard=guard)
         return outcome
@@ -435,10 +438,18 @@ class Monitor:
                 parse_feed, body, content_type=result.content_type, url=result.final_url
             )
         self._queued += 1
+        parsing = loop.run_in_executor(self.executor, job)
+        # Counted when the result arrives, not when this coroutine resumes: the loop may have
+        # many parsed sources to file before it comes back here (see `_judge_new`).
+        parsing.add_done_callback(self._parsed)
         try:
-            return await loop.run_in_executor(self.executor, job)
+            return await parsing
         finally:
-            self._queued -= 1
+            self._parsed_waiting -= 1  # this source is being filed now
+
+    def _parsed(self, _: asyncio.Future) -> None:
+        self._queued -= 1
+        self._parsed_waiting += 1
 
     # -- health ----------------------------------------------------------------------------------
 
@@ -626,9 +637,9 @@ class Monitor:
     ) -> dict[int, Judged]:
         """Judge the entries not seen before in the parse worker, by their index. Nothing (they
         are judged inline by `_ingest`) when there is no worker process, or when the worker has
-        more jobs queued than this process has parsed sources to file: the busier one of the
-        two cores gives the judging to the other."""
-        if self.executor is None or self._queued >= self._parsed_waiting:
+        more jobs queued than this process has parsed sources waiting to be filed: the busier
+        of the two cores leaves the judging to the other."""
+        if self.executor is None or not judge_in_worker(self._queued, self._parsed_waiting):
             return {}
         identities = dedup.document_identities(
             entries, source_format=cfg.format, outlets=self.outlets
@@ -650,11 +661,12 @@ class Monitor:
             source_kind=src["kind"],
         )
         self._queued += 1
-        try:
-            judged = await asyncio.get_running_loop().run_in_executor(self.executor, job)
-        finally:
-            self._queued -= 1
-        return dict(zip(new, judged, strict=True))
+        judging = asyncio.get_running_loop().run_in_executor(self.executor, job)
+        judging.add_done_callback(self._judged)
+        return dict(zip(new, await judging, strict=True))
+
+    def _judged(self, _: asyncio.Future) -> None:
+        self._queued -= 1
 
     def _place(self, entry: Entry, src: dict, judged: Judged, now: datetime) -> Placement:
         return self.filer.place(

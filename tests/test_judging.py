@@ -5,7 +5,9 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
-from casewatch.judging import judge_entries, judge_entry, pickled_rules
+import pytest
+
+from casewatch.judging import judge_entries, judge_entry, judge_in_worker, pickled_rules
 from casewatch.model import Entry
 from casewatch.relevance import RuleEngine
 from tests.casewatch_helpers import make_config
@@ -53,3 +55,19 @@ def test_the_worker_judges_as_the_main_process_would() -> None:
     assert in_worker[0].canonical_url == "https://news.example.org/2026/03/icc-uyghur"
     assert in_worker[0].lead.startswith("Lawyers filed a new communication")
     assert [j.language for j in in_worker] == ["en", None, "fr"]
+
+
+@pytest.mark.parametrize(
+    ("worker_queue", "own_queue", "in_worker"),
+    [
+        (0, 0, True),  # a quiet cycle: the idle worker judges
+        (0, 5, True),  # the worker is done parsing, this process has sources to file
+        (3, 3, True),
+        (40, 2, False),  # the worker still has feeds to parse: this process judges
+        (1, 0, False),
+    ],
+)
+def test_the_busier_side_leaves_the_judging_to_the_other(
+    worker_queue: int, own_queue: int, in_worker: bool
+) -> None:
+    assert judge_in_worker(worker_queue, own_queue) is in_worker
