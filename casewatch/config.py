@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from casewatch.events import EventSettings
 from casewatch.fetch import FetchSettings
 from casewatch.pages import PageSelectors
 from casewatch.relevance import RelevanceSettings, SourceRelevance
@@ -177,6 +178,7 @@ class Config(_Strict):
     case: CaseInfo
     defaults: Defaults = Defaults()
     fetch: FetchSettings = FetchSettings()
+    events: EventSettings = EventSettings()
     relevance: RelevanceSettings
     digest: DigestSettings = DigestSettings()
     sources: list[SourceConfig] = Field(default_factory=list)

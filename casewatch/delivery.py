@@ -177,6 +177,7 @@ class ConsoleDelivery:
             line += f"\n  {view.summary}"
         if others:
             line += f"\n  also reported by: {', '.join(others)}"
+        line += "".join(f"\n  + {outlet}: {title}" for outlet, title in view.reports)
         self._emit(line + "\n", {"type": "update", **alert_json(view)})
 
     async def send_digest(self, dest: dict, row: dict, digest: DigestView) -> str | None:

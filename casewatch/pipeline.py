@@ -19,9 +19,10 @@ from datetime import date, datetime, timedelta
 
 from sqlite_utils import Database
 
-from casewatch import alerting, clean, dedup, notices, schedule, summary
+from casewatch import alerting, clean, dedup, embed, notices, schedule, summary
 from casewatch.clock import Clock
 from casewatch.config import Config, SourceConfig
+from casewatch.event_filing import EventFiler
 from casewatch.fetch import Fetcher
 from casewatch.filing import Placement, StoryFiler
 from casewatch.judging import (
@@ -39,6 +40,7 @@ from casewatch.relevance import RuleEngine
 from casewatch.sourcelist import display_name
 from casewatch.text import fold
 from storage import destinations, items, outbox, sources, stories, timeline
+from storage import events as stored_events
 from storage import notices as notice_store
 from storage.db import is_busy
 from storage.sources import SourceSpec
@@ -71,10 +73,11 @@ class CycleReport:
     outcomes: list[SourceOutcome] = field(default_factory=list)
     started: datetime | None = None
     finished: datetime | None = None
+    event_alerts: list[int] = field(default_factory=list)  # stories alerted by the event stage
 
     @property
     def alerts(self) -> list[int]:
-        return [s for o in self.outcomes for s in o.alerts]
+        return [s for o in self.outcomes for s in o.alerts] + self.event_alerts
 
     @property
     def failed(self) -> list[SourceOutcome]:
@@ -173,6 +176,7 @@ class Monitor:
             outlets=self.outlets,
             window=timedelta(seconds=config.defaults.story_window),
         )
+        self.eventer = EventFiler(db, stopwords=self.stopwords, settings=config.events)
         self._adhoc: dict[str, SourceConfig] = {}
         # Destination types that the alerts of tried feeds may reach; None: all (Discord mode,
         # where the operator runs the bot on the tried feeds on purpose).
@@ -306,6 +310,7 @@ class Monitor:
             return outcome
 
         report.outcomes = list(await asyncio.gather(*(one(s) for s in due)))
+        report.event_alerts = await self.file_events(report)
         self._notice_stale()
         self._send_notices()
         report.finished = self.clock.now()
@@ -613,6 +618,20 @@ class Monitor:
             if judged.court and judged.relevant:
                 self._note_court_act(filed.story_id, entry, item_id, judged.canonical_url, now)
             published = entry.published or entry.updated
+            if filed.became_relevant:
+                # Which development it reports is decided for the whole cycle at once (one
+                # batch for the model): the event stage decides its alert.
+                stored_events.enqueue(
+                    self.db,
+                    filed.story_id,
+                    source_id=int(src["id"]),
+                    first_poll=first_poll,
+                    backfill=backfill,
+                    court_source=src["kind"] == "court",
+                    published=published,
+                    now=now,
+                )
+                continue
             moment = alerting.Moment(
                 first_poll=first_poll,
                 backfill=backfill,
@@ -620,14 +639,86 @@ class Monitor:
                 max_age=max_age,
                 court_source=src["kind"] == "court",
             )
-            action = alerting.decide(filed, None, moment)
             if alerting.held_back_by_age(filed, None, moment):
                 outcome.too_old += 1
-            if action is alerting.Action.ALERT:
-                self._enqueue_alerts(filed.story_id, filed.kind, src)
-                outcome.alerts.append(filed.story_id)
-            elif action is alerting.Action.UPDATE:
-                self._rearm_updates(filed.story_id, src)
+            self._act(alerting.decide(filed, None, moment), filed, None, outcome.alerts, src)
+
+    # -- events ----------------------------------------------------------------------------------
+
+    async def file_events(self, report: CycleReport | None = None) -> list[int]:
+        """The event stage: stories that became relevant this cycle (or were left waiting by a
+        crash) join the development they report or start one; then the alert decision.
+
+        The model embeds them in one batch, in the executor (the parse worker process when
+        there is one), so the bot's own process never loads it. Returns the alerted stories;
+        stories held back by the age rule are counted in `report`'s outcome of their source.
+        """
+        waiting = stored_events.pending(self.db)
+        if not waiting:
+            return []
+        vectors = None
+        if self.config.events.enabled:
+            texts = [self.eventer.text(p) for p in waiting]
+            loop = asyncio.get_running_loop()
+            try:
+                blob = await loop.run_in_executor(self.executor, embed.embed, texts)
+                vectors = embed.vectors(blob)
+            except Exception:  # without vectors every story is its own event: nothing is lost
+                log.exception(
+                    "the sentence model failed; %d stories start events of their own",
+                    len(waiting),
+                )
+        max_age = timedelta(seconds=self.config.defaults.alert_max_age)
+        alerted: list[int] = []
+        now = self.clock.now()
+        with self.db.atomic():
+            for i, pending in enumerate(waiting):
+                event = self.eventer.assign(
+                    pending, None if vectors is None else vectors[i], now=now
+                )
+                stored_events.dequeue(self.db, pending.story_id)
+                story = stories.get(self.db, pending.story_id) or {}
+                src = sources.get(self.db, pending.source_id) if pending.source_id else None
+                filed = alerting.StoryFiled(
+                    story_id=pending.story_id,
+                    new_story=False,
+                    became_relevant=True,
+                    joined=False,
+                    kind=str(story.get("kind") or "news"),
+                )
+                moment = alerting.Moment(
+                    first_poll=pending.first_poll,
+                    backfill=pending.backfill,
+                    age=None if pending.published is None else pending.queued - pending.published,
+                    max_age=max_age,
+                    court_source=pending.court_source,
+                )
+                if alerting.held_back_by_age(filed, event, moment) and report is not None:
+                    for outcome in report.outcomes:
+                        if outcome.source_id == pending.source_id:
+                            outcome.too_old += 1
+                self._act(alerting.decide(filed, event, moment), filed, event, alerted, src)
+        return alerted
+
+    def _act(
+        self,
+        action: alerting.Action,
+        story: alerting.StoryFiled,
+        event: alerting.EventFiled | None,
+        alerted: list[int],
+        src: dict | None,
+    ) -> None:
+        """Carry out the alert decision: a new alert, or the edit of the event's alert."""
+        if action is alerting.Action.ALERT:
+            self._enqueue_alerts(story.story_id, story.kind, src)
+            alerted.append(story.story_id)
+        elif action is alerting.Action.UPDATE:
+            if event is None:
+                known = stored_events.of_story(self.db, story.story_id)
+                target = int(known["alert_story_id"]) if known else story.story_id
+            else:
+                target = event.alert_story_id
+            self._rearm_updates(target, src)
 
     def _judge_entry(self, entry: Entry, cfg: SourceConfig, source_kind: str) -> Judged:
         return judge_entry(self.engine, entry, cfg, source_kind)

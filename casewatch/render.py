@@ -153,6 +153,17 @@ class AlertView:
     reason: str = ""
     language: str | None = None
     image: str | None = None  # an http(s) picture of the story: the embed's thumbnail
+    # Other reports of the same development (event): (outlet, headline), earliest first.
+    reports: list[tuple[str, str]] = field(default_factory=list)
+
+
+MAX_REPORTS_SHOWN = 6
+
+
+def _report_lines(view: AlertView) -> list[str]:
+    shown = [f"{outlet}: {title}" for outlet, title in view.reports[:MAX_REPORTS_SHOWN]]
+    more = len(view.reports) - MAX_REPORTS_SHOWN
+    return shown + ([f"and {more} more"] if more > 0 else [])
 
 
 def alert_embed(view: AlertView) -> dict[str, Any]:
@@ -168,6 +179,14 @@ def alert_embed(view: AlertView) -> dict[str, Any]:
             {
                 "name": "Also reported by",
                 "value": escape_markdown(", ".join(others)),
+                "inline": False,
+            }
+        )
+    if view.reports:
+        fields.append(
+            {
+                "name": "More reports of this development",
+                "value": "\n".join(escape_markdown(line) for line in _report_lines(view)),
                 "inline": False,
             }
         )
@@ -207,6 +226,7 @@ def alert_text(view: AlertView) -> str:
     others = [o for o in view.outlets if o != view.source]
     if others:
         lines.append(f"  also reported by: {', '.join(others)}")
+    lines.extend(f"  + {line}" for line in _report_lines(view))
     return "\n".join(lines)
 
 

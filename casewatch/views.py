@@ -7,7 +7,7 @@ import json
 from sqlite_utils import Database
 
 from casewatch.render import AlertView
-from storage import items, stories
+from storage import events, items, stories
 from storage.timeutil import parse_iso
 
 
@@ -32,12 +32,21 @@ def alert_view(db: Database, story_id: int) -> AlertView | None:
     image = next((m["image_url"] for m in pictured if lead and m["id"] == lead["id"]), None)
     if image is None and pictured:
         image = pictured[0]["image_url"]
+    outlets = stories.outlets(db, story_id)
+    reports: list[tuple[str, str]] = []
+    event_id = story.get("event_id")
+    if event_id is not None:
+        # The alert stands for the event: every outlet of it, and the other reports' headlines.
+        outlets = events.outlets(db, int(event_id))
+        for other in events.stories_of(db, int(event_id)):
+            if other["id"] != story_id:
+                reports.append((stories.first_outlet(db, int(other["id"])), other["title"]))
     return AlertView(
         story_id=story_id,
         title=story["title"],
         url=story["url"],
         source=source,
-        outlets=stories.outlets(db, story_id),
+        outlets=outlets,
         published=parse_iso(story["published_at"]),
         first_seen=parse_iso(story["first_seen_at"]) or parse_iso(story["last_seen_at"]),  # type: ignore[arg-type]
         summary=(story.get("summary") or (lead or {}).get("summary") or ""),
@@ -46,6 +55,7 @@ def alert_view(db: Database, story_id: int) -> AlertView | None:
         reason=reason,
         language=(first or {}).get("language"),
         image=image,
+        reports=reports,
     )
 
 
@@ -62,4 +72,5 @@ def alert_json(view: AlertView) -> dict:
         "matched": view.matched,
         "summary": view.summary,
         "image": view.image,
+        "reports": [{"outlet": outlet, "title": title} for outlet, title in view.reports],
     }

@@ -210,3 +210,48 @@ def m004_outbox_claims(db: Database) -> None:
 def m005_item_images(db: Database) -> None:
     """The picture a feed or an article gives an item (http(s) only): the alert's thumbnail."""
     db.execute("ALTER TABLE items ADD COLUMN image_url TEXT")
+
+
+@migrations()
+def m006_events(db: Database) -> None:
+    """Events: the stories (outlets, languages) that report one development; one alert each.
+
+    `event_queue` hands stories that became relevant from a source's ingest to the cycle's
+    event stage (crash-safe: written with the story, removed with the event). Stories stored
+    before this migration each become an event of their own.
+    """
+    db.executescript(
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            alert_story_id INTEGER NOT NULL REFERENCES stories(id),
+            first_day TEXT NOT NULL,
+            last_day TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            story_count INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE INDEX events_last_day ON events(last_day);
+        ALTER TABLE stories ADD COLUMN event_id INTEGER REFERENCES events(id);
+        ALTER TABLE stories ADD COLUMN event_day TEXT;
+        ALTER TABLE stories ADD COLUMN event_vector BLOB;
+        ALTER TABLE stories ADD COLUMN event_why TEXT;
+        ALTER TABLE stories ADD COLUMN event_pinned INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX stories_event ON stories(event_id);
+        CREATE TABLE event_queue (
+            story_id INTEGER PRIMARY KEY REFERENCES stories(id),
+            source_id INTEGER REFERENCES sources(id),
+            first_poll INTEGER NOT NULL DEFAULT 0,
+            backfill INTEGER NOT NULL DEFAULT 0,
+            court_source INTEGER NOT NULL DEFAULT 0,
+            published_at TEXT,
+            queued_at TEXT NOT NULL
+        );
+        INSERT INTO events (id, alert_story_id, first_day, last_day, created_at)
+            SELECT id, id, substr(COALESCE(published_at, first_seen_at), 1, 10),
+                   substr(COALESCE(published_at, first_seen_at), 1, 10), first_seen_at
+            FROM stories WHERE relevant = 1;
+        UPDATE stories SET event_id = id,
+            event_day = substr(COALESCE(published_at, first_seen_at), 1, 10)
+            WHERE relevant = 1;
+        """
+    )

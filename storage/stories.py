@@ -175,6 +175,12 @@ def outlets(db: Database, story_id: int) -> list[str]:
     return [r["outlet"] for r in found]
 
 
+def first_outlet(db: Database, story_id: int) -> str:
+    """The outlet that reported a story first."""
+    found = outlets(db, story_id)
+    return found[0] if found else ""
+
+
 def latest(
     db: Database, *, count: int = 5, kind: str | None = None, since: datetime | None = None
 ) -> list[dict]:

@@ -1,0 +1,442 @@
+"""Events: different outlets' reports of one development, in any language. Pure: no I/O.
+
+A relevant story is compared with the stories of the events dated near it (the candidates come
+from an index by date, never from a scan) and joins the best one if their reports say the same
+thing, else it starts an event. "The same thing" combines:
+- the cosine of their sentence vectors (headline + first sentence, with the case's own
+  vocabulary taken out first: every report of the case says "Uyghur", "ICC" and "China", so
+  those words must not be what makes two reports alike);
+- the act each reports (a ruling, a vote, a filing, a rejection ...): two reports of different
+  acts are two developments even when their words are close (a debate and the vote after it);
+- the distinctive names and numbers they share (Tajikistan, Bensouda, 266-0);
+- how many days apart they are.
+`score` returns the parts, so `why ITEM` can show them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pydantic
+
+from casewatch.text import collapse, fold
+
+# -- acts -------------------------------------------------------------------------------------
+# What a headline says happened. Folded (lower case, no accents) word starts, in the languages
+# the bot reads: generic legal vocabulary, not one case's names. Verbs name the act; nouns only
+# when the headline has no verb of an act ("China rejects UN report" is a rejection, not a
+# report). Reactions (condemns, sparks outcry) are no act of their own: they fold into the
+# development they react to.
+_ACT_VERBS: dict[str, str] = {
+    "decide": (
+        "rules ruled decides decided upholds upheld overturn quash annul orders ordered "
+        "convicts convicted sentenc finds found conclud grants granted reopen "
+        "approves approved allows lets paves "
+        "statue ordonne condamn rouvr delivre "
+        "falla fallo resuelv dictamin ordena ordeno reabr habilit confirm revoc emite emitio "
+        "emette emesso "
+        "entscheid urteilt ordnet erlass "
+        "karar "
+        "裁定 判决 裁决 下令 批准"
+    ),
+    "refuse": (
+        "reject declin refus dismiss denies denied deny halts halted blocks blocked shuns "
+        "cannot stops stopped shuts closed "
+        "rejett ecart "
+        "rechaz descart desestim niega archiv frena "
+        "respinge "
+        "lehnt weist stoppt "
+        "reddet "
+        "拒绝 驳回"
+    ),
+    "file": (
+        "file files filed submits submitted lodg seeks seek sought asks asked urges urged sues sued "
+        "appeals appealed applies applied requests requested petition "
+        "approch saisi depos demande "
+        "demand denuncian denunciar present querell apel pide piden busca "
+        "chiede "
+        "beantragt fordert klagt "
+        "basvur "
+        "起诉 提交 要求 呼吁"
+    ),
+    "vote": (
+        "vote voted votes passes passed adopts adopted recognis recogniz declares abstain "
+        "votent adopte reconnai "
+        "vota votan aprueb aprobo reconoc "
+        "stimmt "
+        "oyla "
+        "投票 通过"
+    ),
+    "report": (
+        "releases released publishes published warns documents documented "
+        "publie "
+        "publica "
+        "veroffentlich "
+        "发布"
+    ),
+    "deport": (
+        "deports deported expels expelled extradit "
+        "expulse renvoi "
+        "deporta expulsa extradit "
+        "abgeschob schiebt "
+        "遣返 驱逐 引渡"
+    ),
+    "arrest": "arrested arrests detains detained custody detenido arreste verhaftet 逮捕",
+}
+_ACT_NOUNS: dict[str, str] = {
+    "decide": (
+        "ruling decision judgment judgement verdict order ordinanza sentencia fallo urteil "
+        "warrant mandat mandati orden"
+    ),
+    "refuse": "rejection refusal freno",
+    "file": (
+        "complaint communication application lawsuit submission plainte denuncia querella "
+        "antrag klage haftbefehl"
+    ),
+    "vote": "motion",
+    "report": "report assessment rapport informe bericht rapor 报告",
+    "debate": "debate hearing debat audiencia anhorung 辩论 听证",
+    "deport": "deportation extradition expulsion",
+}
+# A headline about what is to come is a preview, another development than the act itself.
+_UPCOMING = re.compile(
+    r"\b(to (vote|debate|decide|rule|hear)|will (vote|debate|decide|rule)|set to|ahead of|"
+    r"expected to|va (voter|debattre)|votara|debatira|decidira|soll|wird .* abstimmen)\b"
+)
+_NEGATED = re.compile(r"\b(won'?t|will not|not to|ne peut pas|n'?enquetera pas|no investigara)\b")
+
+
+def _act_pattern(words: dict[str, str]) -> re.Pattern[str]:
+    parts = []
+    for act, listed in words.items():
+        alternatives = []
+        for word in listed.split():
+            if any("\u4e00" <= c <= "\u9fff" for c in word):
+                alternatives.append(re.escape(word))
+            else:
+                alternatives.append(rf"\b{re.escape(word)}")
+        parts.append(f"(?P<{act}>{'|'.join(alternatives)})")
+    return re.compile("|".join(parts))
+
+
+_VERBS = _act_pattern(_ACT_VERBS)
+_NOUNS = _act_pattern(_ACT_NOUNS)
+
+
+def act(title: str, lead: str = "") -> str | None:
+    """The act a report names: of the first verb of an act in the headline, else of its first
+    noun of an act, else of the lead's first verb; "upcoming" for a preview; None if none."""
+    headline = fold(title)
+    if _UPCOMING.search(headline):
+        return "upcoming"
+    if _NEGATED.search(headline):
+        return "refuse"
+    for pattern, text in ((_VERBS, headline), (_NOUNS, headline), (_VERBS, fold(lead))):
+        found = pattern.search(text)
+        if found is not None and found.lastgroup is not None:
+            return found.lastgroup
+    return None
+
+
+# -- names and numbers ------------------------------------------------------------------------
+_WORD = re.compile(r"[^\W\d_][\w'’-]*|\d[\d.,:-]*\d|\d", re.UNICODE)
+_SENTENCE_END = re.compile(r"[.!?。！？]\s")
+
+
+# Capitalised words that start many headlines or name no one.
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(fold(word) for word in text.split())
+
+
+_COMMON_CAPS = _word_set(
+    "a an the this that these those in on at of for to by with from as after before over "
+    "under about against amid why how what who when where which will would can could may "
+    "new first second third last more most not no yes is are was were has have had it its "
+    "he she they we our their his her de la le les el los las du des del un une una y et "
+    "und der die das ein eine en se su por para con sur dans pour au aux ve bir ile icin "
+    "mr mrs ms dr sir breaking update live exclusive analysis opinion editorial video "
+    "monday tuesday wednesday thursday friday saturday sunday january february march april "
+    "may june july august september october november december "
+    # institutions every legal case names: not what tells two developments apart
+    "international court courts justice criminal tribunal parliament house commons senate "
+    "congress assembly council minister ministry government state states republic united "
+    "nations human rights office prosecutor prosecutors chamber supreme federal european "
+    "union president prime judge judges law legal public national world"
+)
+
+
+def _stem(word: str) -> str:
+    """A name compared across languages and inflections: its first five folded letters."""
+    return fold(word)[:5]
+
+
+def names(text: str, stopwords: frozenset[str], *, sentence_starts: bool = False) -> frozenset[str]:
+    """Distinctive names and numbers: capitalised words (but common ones: "The", "New"...),
+    numbers but years.
+
+    Words of the case's own vocabulary (`stopwords`, folded) are left out: every report of the
+    case names the Uyghurs and the ICC.
+    """
+    found: set[str] = set()
+    starts = {0} | {m.end() for m in _SENTENCE_END.finditer(text)}
+    for match in _WORD.finditer(text):
+        word = re.sub(r"['’]s$", "", match.group()).strip("'’-")
+        if not word:
+            continue
+        if word[0].isdigit():
+            digits = re.sub(r"\D", "", word)
+            if len(digits) >= 2 and not (len(digits) == 4 and digits[:2] in ("19", "20")):
+                found.add("#" + word.replace(",", "").replace(".", ""))
+            continue
+        if not word[0].isupper() or (match.start() in starts and not sentence_starts):
+            continue
+        key = fold(word)
+        if len(key) < 3 or key in _COMMON_CAPS or key in stopwords:
+            continue
+        if key.rstrip("s") in stopwords:
+            continue
+        found.add(_stem(word))
+    return frozenset(found)
+
+
+# -- dates a report mentions ("On June 18", "el 18 de junio", "26 January") -------------------
+_MONTHS = {
+    name: number
+    for number, names_ in enumerate(
+        (
+            "january jan enero janvier januar ocak",
+            "february feb febrero fevrier februar subat",
+            "march mar marzo mars marz mart",
+            "april apr abril avril nisan",
+            "may mayo mai mayis",
+            "june jun junio juin juni haziran",
+            "july jul julio juillet juli temmuz",
+            "august aug agosto aout agustos",
+            "september sept sep septiembre septembre eylul",
+            "october oct octubre octobre oktober ekim",
+            "november nov noviembre novembre kasim",
+            "december dec diciembre decembre dezember aralik",
+        ),
+        start=1,
+    )
+    for name in names_.split()
+}
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DAY_MONTH = re.compile(
+    rf"\b(\d{{1,2}})(?:st|nd|rd|th|er)?\.?\s+(?:de\s+)?({_MONTH})\b\.?|"
+    rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b"
+)
+
+
+def mentioned_days(text: str, published: date) -> frozenset[date]:
+    """Days a report names, in the year before its publication ("June 18" in a July report is
+    last month's June 18; in a May report, last year's)."""
+    found: set[date] = set()
+    for match in _DAY_MONTH.finditer(fold(text)):
+        day_text, month_text = (
+            (match.group(1), match.group(2))
+            if match.group(1)
+            else (
+                match.group(4),
+                match.group(3),
+            )
+        )
+        month, day = _MONTHS[month_text], int(day_text)
+        for year in (published.year, published.year - 1):
+            try:
+                when = date(year, month, day)
+            except ValueError:
+                break
+            if when <= published:
+                found.add(when)
+                break
+    return frozenset(found)
+
+
+# -- the text that is embedded ------------------------------------------------------------------
+
+
+def first_sentence(lead: str, *, budget: int = 240) -> str:
+    """The first sentence of a lead (at most `budget` characters)."""
+    text = collapse(lead)
+    match = _SENTENCE_END.search(text)
+    if match is not None and match.start() < budget:
+        return text[: match.start() + 1]
+    return text[:budget]
+
+
+def _vocabulary_pattern(stopwords: frozenset[str]) -> re.Pattern[str] | None:
+    words = sorted((w for w in stopwords if w), key=len, reverse=True)
+    if not words:
+        return None
+    parts = []
+    for word in words:
+        escaped = re.escape(word)
+        if any("\u4e00" <= c <= "\u9fff" for c in word):
+            parts.append(escaped)
+        else:
+            parts.append(rf"\b{escaped}\w*")
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+def event_text(title: str, lead: str, stopwords: frozenset[str]) -> str:
+    """What is embedded for a report: its headline and first sentence, without the case's
+    vocabulary (folded matching, so "Ouïghours" goes with "ouighour")."""
+    text = collapse(f"{title}. {first_sentence(lead)}" if lead else title)
+    pattern = _vocabulary_pattern(stopwords)
+    if pattern is None:
+        return text
+    folded = fold(text)
+    if len(folded) != len(text):  # folding changed lengths: fall back to the plain text
+        return collapse(pattern.sub(" ", text))
+    keep = []
+    last = 0
+    for match in pattern.finditer(folded):
+        keep.append(text[last : match.start()])
+        last = match.end()
+    keep.append(text[last:])
+    return collapse(" ".join(keep))
+
+
+# -- scoring ----------------------------------------------------------------------------------
+
+
+class EventSettings(pydantic.BaseModel, extra="forbid", frozen=True):
+    """How close two reports must be to be one development (the `events:` section of
+    feeds.yaml). The defaults are tuned on tests/fixtures/developments.yaml (bench/events.py)."""
+
+    # false: every relevant story is its own event (one alert per story, no model loaded).
+    enabled: bool = True
+    # A report further than this from every report of an event starts a new one.
+    window_days: int = pydantic.Field(7, ge=0, le=60)
+    threshold: float = 0.4  # score needed to join
+    act_conflict: float = 0.3  # subtracted when the two name different acts
+    act_shared: float = 0.05  # added when they name the same act
+    name_bonus: float = 0.1  # added per shared name or number (up to `max_names`)
+    max_names: int = 3
+    name_conflict: float = 0.1  # subtracted when both name names or numbers and share none
+    day_penalty: float = 0.005  # subtracted per day apart
+    date_bonus: float = 0.15  # added when one names the day of the other ("On June 18, ...")
+
+
+@dataclass(frozen=True)
+class Report:
+    """What event matching knows of one story."""
+
+    vector: np.ndarray
+    day: date
+    act: str | None
+    names: frozenset[str]
+    mentions: frozenset[date] = frozenset()  # earlier days the report names
+    # names with the capitalised words that start a sentence: "Cambodia deports ..." (noisier:
+    # only a disagreement of them counts)
+    all_names: frozenset[str] = frozenset()
+
+
+def report_of(
+    title: str, lead: str, day: date, vector: np.ndarray, stopwords: frozenset[str]
+) -> Report:
+    text = f"{title}. {first_sentence(lead)}" if lead else title
+    return Report(
+        vector=vector,
+        day=day,
+        act=act(title, lead),
+        names=names(text, stopwords),
+        all_names=names(text, stopwords, sentence_starts=True),
+        mentions=mentioned_days(f"{title}. {lead}", day) - {day},
+    )
+
+
+def refers(a: Report, b: Report) -> bool:
+    """Whether one report names the day (give or take one) the other one is dated, or both
+    name the same day ("On June 18, the court ..." in two late analyses)."""
+    days_a, days_b = a.mentions | {a.day}, b.mentions | {b.day}
+    return any(
+        abs((x - y).days) <= 1 for x in days_a for y in days_b if x in a.mentions or y in b.mentions
+    )
+
+
+def days_apart(a: Report, b: Report) -> int:
+    """Days between two reports; 0 when one names the other's day (a late analysis of it)."""
+    return 0 if refers(a, b) else abs((a.day - b.day).days)
+
+
+@dataclass(frozen=True)
+class Score:
+    """Why two reports are (or are not) one development: the parts of the score."""
+
+    total: float
+    cosine: float
+    days: int
+    same_act: str | None = None
+    acts: tuple[str, str] | None = None  # two different acts
+    shared_names: frozenset[str] = field(default_factory=frozenset)
+
+    def explain(self) -> str:
+        parts = [f"meaning {self.cosine:.2f}"]
+        if self.same_act:
+            parts.append(f"same act: {self.same_act}")
+        elif self.acts:
+            parts.append(f"different acts: {self.acts[0]} / {self.acts[1]}")
+        if self.shared_names:
+            parts.append("shared names: " + ", ".join(sorted(self.shared_names)))
+        parts.append(f"{self.days} day{'s' if self.days != 1 else ''} apart")
+        return f"score {self.total:.2f} (" + "; ".join(parts) + ")"
+
+
+def score(a: Report, b: Report, settings: EventSettings) -> Score:
+    """How much two reports look like one development."""
+    cosine = float(np.dot(a.vector, b.vector))
+    days = days_apart(a, b)
+    total = cosine - settings.day_penalty * days
+    if refers(a, b):
+        total += settings.date_bonus
+    same_act = a.act if a.act is not None and a.act == b.act else None
+    acts = (a.act, b.act) if a.act and b.act and a.act != b.act else None
+    if same_act:
+        total += settings.act_shared
+    elif acts:
+        # A preview ("MPs to vote next week") is never the act it announces.
+        total -= 1.0 if "upcoming" in acts else settings.act_conflict
+    shared = a.names & b.names
+    total += settings.name_bonus * min(len(shared), settings.max_names)
+    if a.all_names and b.all_names and not a.all_names & b.all_names:
+        total -= settings.name_conflict
+    return Score(total, cosine, days, same_act, acts, frozenset(shared))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An event near in time, with the reports (stories) it holds."""
+
+    event_id: int
+    reports: Sequence[Report]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The event a story joins (None: it starts one) and the best score seen."""
+
+    event_id: int | None
+    best: Score | None = None
+    best_event: int | None = None
+
+
+def choose(report: Report, candidates: Iterable[Candidate], settings: EventSettings) -> Choice:
+    """The event whose closest report scores highest, if it reaches the threshold."""
+    best: Score | None = None
+    best_event: int | None = None
+    for cand in candidates:
+        for other in cand.reports:
+            if days_apart(report, other) > settings.window_days:
+                continue
+            got = score(report, other, settings)
+            if best is None or got.total > best.total:
+                best, best_event = got, cand.event_id
+    if best is not None and best.total >= settings.threshold:
+        return Choice(best_event, best, best_event)
+    return Choice(None, best, best_event)

@@ -1,0 +1,232 @@
+"""Events: the stories that report one development. Candidates come from an index by date."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlite_utils import Database
+
+from storage.db import one, rows
+from storage.timeutil import iso, parse_iso
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A story waiting for the event stage, with when it became relevant."""
+
+    story_id: int
+    title: str
+    summary: str
+    day: date
+    first_poll: bool
+    backfill: bool
+    published: datetime | None
+    queued: datetime
+    source_id: int | None = None  # the source of the item that made the story relevant
+    court_source: bool = False
+
+
+@dataclass(frozen=True)
+class Member:
+    """A story of an event, as event matching reads it."""
+
+    story_id: int
+    event_id: int
+    title: str
+    summary: str
+    day: date
+    vector: bytes
+
+
+def story_day(published_at: str | None, first_seen_at: str | None) -> date:
+    """The day a story counts for: its publication day, else the day it was first seen."""
+    when = parse_iso(published_at) or parse_iso(first_seen_at)
+    assert when is not None, "a story always has first_seen_at"
+    return when.date()
+
+
+def enqueue(
+    db: Database,
+    story_id: int,
+    *,
+    source_id: int,
+    first_poll: bool,
+    backfill: bool,
+    court_source: bool,
+    published: datetime | None,
+    now: datetime,
+) -> None:
+    """Hand a story that became relevant to the cycle's event stage."""
+    db.execute(
+        "INSERT OR IGNORE INTO event_queue (story_id, source_id, first_poll, backfill,"
+        " court_source, published_at, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            story_id,
+            source_id,
+            int(first_poll),
+            int(backfill),
+            int(court_source),
+            iso(published),
+            iso(now),
+        ),
+    )
+
+
+def pending(db: Database, *, limit: int = 1000) -> list[Pending]:
+    """Queued stories, oldest report first (so a development's first report starts it)."""
+    found = rows(
+        db,
+        "SELECT q.*, s.title, s.summary, s.published_at AS story_published, s.first_seen_at"
+        " FROM event_queue q JOIN stories s ON s.id = q.story_id"
+        " ORDER BY COALESCE(s.published_at, s.first_seen_at), q.story_id LIMIT ?",
+        (limit,),
+    )
+    return [
+        Pending(
+            story_id=int(r["story_id"]),
+            title=r["title"],
+            summary=r["summary"] or "",
+            day=story_day(r["story_published"], r["first_seen_at"]),
+            first_poll=bool(r["first_poll"]),
+            backfill=bool(r["backfill"]),
+            published=parse_iso(r["published_at"]),
+            queued=parse_iso(r["queued_at"]) or datetime.min,
+            source_id=r["source_id"],
+            court_source=bool(r["court_source"]),
+        )
+        for r in found
+    ]
+
+
+def dequeue(db: Database, story_id: int) -> None:
+    db.execute("DELETE FROM event_queue WHERE story_id = ?", (story_id,))
+
+
+def candidates(db: Database, days: list[date], *, window: int, limit: int = 400) -> list[Member]:
+    """Stories (with vectors) of the events within `window` days of any of `days`.
+
+    An index range on `events.last_day` finds the events, `stories.event_id` their stories:
+    the cost depends on how many events are that recent, not on the archive's size.
+    """
+    events: set[int] = set()
+    for day in days:
+        lo = (day - timedelta(days=window)).isoformat()
+        hi = (day + timedelta(days=window)).isoformat()
+        events.update(
+            int(r[0])
+            for r in db.execute(
+                "SELECT id FROM events WHERE last_day >= ? AND first_day <= ?"
+                " ORDER BY last_day DESC LIMIT ?",
+                (lo, hi, limit),
+            ).fetchall()
+        )
+    if not events:
+        return []
+    marks = ",".join("?" for _ in events)
+    found = db.execute(
+        "SELECT id, event_id, title, summary, event_day, event_vector FROM stories"
+        f" WHERE event_id IN ({marks}) AND event_vector IS NOT NULL"
+        " ORDER BY id DESC LIMIT ?",
+        (*sorted(events), limit),
+    ).fetchall()
+    return [
+        Member(
+            story_id=int(r[0]),
+            event_id=int(r[1]),
+            title=r[2],
+            summary=r[3] or "",
+            day=date.fromisoformat(r[4]),
+            vector=bytes(r[5]),
+        )
+        for r in found
+    ]
+
+
+def create(db: Database, story_id: int, day: date, *, now: datetime) -> int:
+    """A new event started by a story (whose alert will stand for the event)."""
+    cur = db.execute(
+        "INSERT INTO events (alert_story_id, first_day, last_day, created_at, story_count)"
+        " VALUES (?, ?, ?, ?, 0)",
+        (story_id, day.isoformat(), day.isoformat(), iso(now)),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def file_story(
+    db: Database,
+    event_id: int,
+    story_id: int,
+    day: date,
+    *,
+    vector: bytes | None,
+    why: dict | None,
+    pinned: bool = False,
+) -> None:
+    """Put a story in an event (with what matching needs later) and widen the event's days."""
+    db.execute(
+        "UPDATE stories SET event_id = ?, event_day = ?, event_vector = COALESCE(?, event_vector),"
+        " event_why = ?, event_pinned = ? WHERE id = ?",
+        (
+            event_id,
+            day.isoformat(),
+            vector,
+            None if why is None else json.dumps(why, ensure_ascii=False),
+            int(pinned),
+            story_id,
+        ),
+    )
+    refresh(db, event_id)
+
+
+def refresh(db: Database, event_id: int) -> None:
+    """Recount an event's stories and days (after a story joined or left)."""
+    db.execute(
+        """UPDATE events SET
+             story_count = (SELECT count(*) FROM stories WHERE event_id = :id),
+             first_day = COALESCE((SELECT min(event_day) FROM stories WHERE event_id = :id),
+                                  first_day),
+             last_day = COALESCE((SELECT max(event_day) FROM stories WHERE event_id = :id),
+                                 last_day)
+           WHERE id = :id""",
+        {"id": event_id},
+    )
+
+
+def get(db: Database, event_id: int) -> dict | None:
+    return one(db, "SELECT * FROM events WHERE id = ?", (event_id,))
+
+
+def of_story(db: Database, story_id: int) -> dict | None:
+    """The event a story belongs to (None while it waits for the event stage)."""
+    return one(
+        db,
+        "SELECT events.* FROM events JOIN stories ON stories.event_id = events.id"
+        " WHERE stories.id = ?",
+        (story_id,),
+    )
+
+
+def stories_of(db: Database, event_id: int) -> list[dict]:
+    """The stories of an event, earliest first (the alert's story first)."""
+    return rows(
+        db,
+        "SELECT id, title, url, kind, summary, published_at, first_seen_at, outlet_count,"
+        " item_count, event_day, event_why, event_pinned FROM stories WHERE event_id = ?"
+        " ORDER BY event_day, id",
+        (event_id,),
+    )
+
+
+def outlets(db: Database, event_id: int) -> list[str]:
+    """Outlets of an event in the order they reported it."""
+    found = rows(
+        db,
+        "SELECT COALESCE(items.publisher, sources.name) AS outlet, min(items.id) AS first"
+        " FROM items JOIN sources ON sources.id = items.source_id"
+        " JOIN stories ON stories.id = items.story_id"
+        " WHERE stories.event_id = ? GROUP BY outlet ORDER BY first",
+        (event_id,),
+    )
+    return [r["outlet"] for r in found]

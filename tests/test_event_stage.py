@@ -1,0 +1,197 @@
+"""The event stage in a poll cycle: outlets' different reports of one development are one alert.
+
+Real parts: loopback feeds, a real SQLite file, the real sentence model (it ships in a pinned
+package and loads with no network: the last test proves it in a process without sockets).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from casewatch.app import App
+from casewatch.clock import FakeClock
+from storage import events, stories
+from storage.db import scalar
+from tests.casewatch_helpers import RELEVANCE, START, app_for, item
+from tests.feedserver import FeedServer, rss
+from tests.test_pipeline import drain_text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The test rules read French too, so a French report can be relevant.
+RULES: dict[str, Any] = {
+    **RELEVANCE,
+    "groups": {
+        **RELEVANCE["groups"],
+        "people": ["Uyghur*", "Uighur*", "Ouïghour*", "Xinjiang"],
+        "forum": [*RELEVANCE["groups"]["forum"], "CPI", "Cour pénale internationale"],
+    },
+}
+CASE = {"name": "Test case", "short": "test", "vocabulary": ["uyghur", "icc", "ouïghour", "cpi"]}
+
+# One development (the Prosecutor declines), three outlets, three wordings, two languages.
+DECLINES = [
+    (
+        "ICC prosecutor rejects Uyghur genocide complaint against China",
+        "The prosecutor's office said it cannot act on the complaint because China is not a"
+        " member of the court.",
+    ),
+    (
+        "ICC declines call to probe Uyghur genocide complaint against China",
+        "International Criminal Court prosecutors have rejected calls to investigate China's"
+        " treatment of its Uyghur population, the prosecutor's office said on Monday.",
+    ),
+    (
+        "La CPI refuse d'enquêter sur le génocide des Ouïghours",
+        "La Cour pénale internationale a indiqué qu'elle n'enquêterait pas sur les accusations"
+        " de génocide contre la Chine.",
+    ),
+]
+# Close in words and time, another development: a debate announced, then the vote.
+PREVIEW = (
+    "UK MPs to vote next week on motion declaring Uyghur genocide",
+    "The House of Commons will debate a backbench motion on Thursday.",
+)
+VOTE = (
+    "UK MPs pass motion declaring genocide against Uyghurs in Xinjiang",
+    "The House of Commons unanimously declared on Thursday that China is committing genocide.",
+)
+
+
+def report(n: int, title: str, lead: str, **extra: Any) -> dict[str, Any]:
+    return item(
+        n,
+        title,
+        description=lead,
+        link=f"https://outlet{n}.example.org/2020/12/{n}",
+        **extra,
+    )
+
+
+async def lines_of(app: App) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in (await drain_text(app)).splitlines() if x]
+
+
+async def test_outlets_reports_of_one_development_make_one_alert_across_languages(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    clock = FakeClock(START)
+    urls = [feed_server.route(f"/{n}.xml", rss([])) for n in range(3)]
+    sources = [{"name": f"Outlet {n}", "url": u} for n, u in enumerate(urls)]
+    async with app_for(tmp_path, sources, clock=clock, relevance=RULES, case=CASE) as app:
+        await app.monitor.poll_once()  # first polls: nothing to alert
+        for n, (title, lead) in enumerate(DECLINES[:2]):
+            feed_server.route(f"/{n}.xml", rss([report(n, title, lead)]))
+        clock.advance(3600)
+        report_ = await app.monitor.poll_once()
+        assert len(report_.alerts) == 1
+        got = await lines_of(app)
+        assert [x["type"] for x in got] == ["alert"]
+        assert sorted(got[0]["outlets"]) == ["Outlet 0", "Outlet 1"]  # polled concurrently
+        assert len(got[0]["reports"]) == 1
+        assert {got[0]["title"], got[0]["reports"][0]["title"]} == {t for t, _ in DECLINES[:2]}
+        # a French report a day later joins: no new alert, the alert is edited
+        title, lead = DECLINES[2]
+        feed_server.route("/2.xml", rss([report(2, title, lead, language="fr")]))
+        clock.advance(86400)
+        await app.monitor.poll_once()
+        got = await lines_of(app)
+        assert [x["type"] for x in got] == ["update"]
+        assert sorted(got[0]["outlets"]) == ["Outlet 0", "Outlet 1", "Outlet 2"]
+        assert DECLINES[2][0] in [r["title"] for r in got[0]["reports"]]
+        assert scalar(app.db, "SELECT count(*) FROM stories") == 3
+        assert scalar(app.db, "SELECT count(DISTINCT event_id) FROM stories") == 1
+        assert scalar(app.db, "SELECT count(*) FROM event_queue") == 0
+
+
+async def test_a_preview_and_the_vote_a_week_later_are_two_alerts(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    clock = FakeClock(START)
+    url = feed_server.route("/a.xml", rss([]))
+    async with app_for(tmp_path, [{"name": "A", "url": url}], clock=clock) as app:
+        await app.monitor.poll_once()
+        feed_server.route("/a.xml", rss([report(1, *PREVIEW)]))
+        clock.advance(3600)
+        await app.monitor.poll_once()
+        clock.advance(6 * 86400)
+        vote = report(2, *VOTE, pubDate=clock.now() - timedelta(hours=1))
+        feed_server.route("/a.xml", rss([report(1, *PREVIEW), vote]))
+        await app.monitor.poll_once()
+        got = await lines_of(app)
+        assert [(x["type"], x["title"]) for x in got] == [("alert", PREVIEW[0]), ("alert", VOTE[0])]
+        first, second = (stories.get(app.db, s) or {} for s in (1, 2))
+        assert first["event_id"] != second["event_id"]
+
+
+async def test_a_report_that_joins_an_old_events_first_poll_alerts_nothing(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """A development first seen in a new feed's first poll is not news; its later reports
+    join it quietly instead of alerting as if it were new."""
+    clock = FakeClock(START)
+    a = feed_server.route("/a.xml", rss([report(1, *DECLINES[0])]))
+    b = feed_server.route("/b.xml", rss([]))
+    async with app_for(
+        tmp_path, [{"name": "A", "url": a}, {"name": "B", "url": b}], clock=clock
+    ) as app:
+        await app.monitor.poll_once()
+        feed_server.route("/b.xml", rss([report(2, *DECLINES[1])]))
+        clock.advance(3600)
+        await app.monitor.poll_once()
+        assert await lines_of(app) == []
+        event = events.of_story(app.db, 2)
+        assert event is not None and event["alert_story_id"] == 1
+
+
+async def test_a_story_waiting_for_the_event_stage_survives_a_crash(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    clock = FakeClock(START)
+    url = feed_server.route("/a.xml", rss([]))
+    async with app_for(tmp_path, [{"name": "A", "url": url}], clock=clock) as app:
+        await app.monitor.poll_once()
+        feed_server.route("/a.xml", rss([report(1, *DECLINES[0])]))
+        clock.advance(3600)
+        src = app.db.execute("SELECT * FROM sources").fetchone()
+        await app.monitor.poll_source(dict(src))  # ingested; the cycle "crashed" before events
+        assert scalar(app.db, "SELECT count(*) FROM event_queue") == 1
+        assert await lines_of(app) == []
+        clock.advance(600)
+        report_ = await app.monitor.poll_once()  # next cycle: nothing new fetched, queue drained
+        assert report_.alerts == [1]
+        assert [x["type"] for x in await lines_of(app)] == ["alert"]
+
+
+def test_the_sentence_model_loads_and_embeds_with_no_network() -> None:
+    """In a fresh process where opening any socket fails, the model still loads from the
+    package and gives translations of one headline closer vectors than another story."""
+    code = """
+import socket
+def refuse(*args, **kwargs):
+    raise OSError("network used")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+socket.getaddrinfo = refuse
+from casewatch import embed
+v = embed.vectors(embed.embed([
+    "The court refuses to investigate the deportations",
+    "La cour refuse d'enquêter sur les expulsions",
+    "Parliament passes a budget for road repairs",
+]))
+print(round(float(v[0] @ v[1]), 3), round(float(v[0] @ v[2]), 3), v.shape)
+"""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "NO_PROXY": "*"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    same, other, shape = done.stdout.split(maxsplit=2)
+    assert float(same) > float(other) + 0.2
+    assert shape.strip() == "(3, 512)"

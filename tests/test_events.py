@@ -1,0 +1,161 @@
+"""Event matching decisions, without the model or a database: acts, names, dates, scores."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from casewatch.events import (
+    Candidate,
+    EventSettings,
+    Report,
+    act,
+    choose,
+    event_text,
+    mentioned_days,
+    names,
+    score,
+)
+
+CASE_WORDS = frozenset({"uyghur", "uighur", "icc", "china", "international criminal court", "cpi"})
+SETTINGS = EventSettings()
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("ICC prosecutor rejects Uighur genocide complaint against China", "refuse"),
+        ("China rejects UN report on Xinjiang", "refuse"),  # the verb, not the report
+        ("UN human rights chief releases report on Xinjiang", "report"),
+        ("Breaking down the UN's report on Xinjiang", "report"),  # no verb of an act: the noun
+        ("Commons to vote on declaration of genocide in Xinjiang", "upcoming"),
+        ("UK Parliament unanimously passes motion declaring genocide", "vote"),
+        ("ICC seeks arrest warrants for Netanyahu and Gallant", "file"),
+        ("International Criminal Court issues arrest warrants for Netanyahu", "decide"),
+        ("Thailand deports 40 Uighurs to China", "deport"),
+        ("La CPI refuse d'enquêter sur les Ouïghours", "refuse"),
+        ("La CPI n'enquêtera pas sur la détention de musulmans en Chine", "refuse"),
+        ("Argentina reabrió una causa por los uigures", "decide"),
+        ("Un tribunal argentino frena un juicio contra China", "refuse"),
+        ("Haftbefehl gegen Netanjahu beantragt", "file"),
+        ("Thailand's deportation of Uyghurs sparks outcry", "deport"),  # a reaction: no act
+        ("Evidence of shameful abuses against Uyghurs", None),
+    ],
+)
+def test_the_act_a_headline_reports_is_its_first_verb_of_an_act(
+    title: str, expected: str | None
+) -> None:
+    assert act(title) == expected
+
+
+def test_names_leave_out_the_case_vocabulary_and_sentence_starts() -> None:
+    found = names(
+        "Thailand deports 40 Uighurs as Bangkok says the ICC has no say. China agrees.", CASE_WORDS
+    )
+    # not Thailand (it starts a sentence), nor Uighurs, ICC, China (the case's words)
+    assert found == {"#40", "bangk"}
+    assert names("Vote passes 266-0 in 2021", frozenset()) == {"#266-0"}  # a year is no name
+
+
+@pytest.mark.parametrize(
+    ("text", "published", "expected"),
+    [
+        ("On June 18, the Federal Court held", date(2025, 7, 31), {date(2025, 6, 18)}),
+        ("el 18 de junio la Cámara resolvió", date(2025, 6, 20), {date(2025, 6, 18)}),
+        ("26th January ICJ orders Israel", date(2024, 3, 8), {date(2024, 1, 26)}),
+        ("On Tuesday, Nov. 21, 2024, the chamber", date(2024, 12, 2), {date(2024, 11, 21)}),
+        ("a December 14 report", date(2021, 1, 10), {date(2020, 12, 14)}),  # last year's
+        ("on February 30", date(2021, 3, 1), set()),
+        ("no date here", date(2021, 3, 1), set()),
+    ],
+)
+def test_days_a_report_names_are_read_in_the_year_before_it(
+    text: str, published: date, expected: set[date]
+) -> None:
+    assert mentioned_days(text, published) == expected
+
+
+def test_the_embedded_text_is_headline_and_first_sentence_without_the_case_vocabulary() -> None:
+    text = event_text(
+        "Ouïghours : la CPI refuse d'enquêter",
+        "La Cour pénale internationale a tranché. Une deuxième phrase.",
+        frozenset({"ouighour", "cpi"}),
+    )
+    assert text == ": la refuse d'enquêter. La Cour pénale internationale a tranché."
+
+
+def _vector(angle: float) -> np.ndarray:
+    """Unit vectors whose cosine is cos(angle difference)."""
+    return np.array([np.cos(angle), np.sin(angle)], dtype=np.float32)
+
+
+def _report(angle: float, day: int, act_: str | None = None, *names_: str) -> Report:
+    return Report(
+        vector=_vector(angle),
+        day=date(2022, 9, day),
+        act=act_,
+        names=frozenset(names_),
+        all_names=frozenset(names_),
+    )
+
+
+CLOSE = 0.5  # cos 0.88
+NEAR_MISS = 0.7  # cos 0.76: a report and the reply to it often come this close
+MIDDLE = 1.0  # cos 0.54
+FAR = 1.4  # cos 0.17
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "joins"),
+    [
+        # close in meaning, same days: one development
+        (_report(0, 1, "refuse"), _report(CLOSE, 1, "refuse"), True),
+        (_report(0, 1), _report(CLOSE, 2), True),
+        # far in meaning: two, whatever the day
+        (_report(0, 1, "refuse"), _report(FAR, 1, "refuse"), False),
+        # close in meaning but another act and other names: a report and the rejection of it
+        (_report(0, 1, "report", "bache"), _report(NEAR_MISS, 2, "refuse", "beiji"), False),
+        # a preview and the vote it announces: never one
+        (_report(0, 1, "upcoming", "commo", "house"), _report(0.1, 8, "vote", "commo"), False),
+        # middling meaning: shared names and the same act decide
+        (_report(0, 1, "decide", "argen", "#18"), _report(MIDDLE, 1, "decide", "argen"), True),
+        (_report(0, 1, "decide"), _report(MIDDLE, 1, "file"), False),
+        # further apart than the window: a new development
+        (_report(0, 1, "refuse"), _report(0.01, 20, "refuse"), False),
+    ],
+)
+def test_a_report_joins_the_event_of_a_report_of_the_same_development(
+    a: Report, b: Report, joins: bool
+) -> None:
+    choice = choose(b, [Candidate(7, [a])], SETTINGS)
+    assert (choice.event_id == 7) is joins
+    assert choice.best is None or choice.best.explain().startswith("score ")
+
+
+def test_a_late_analysis_naming_the_day_of_the_development_joins_it() -> None:
+    ruling = _report(0, 1, "decide")
+    late = Report(
+        vector=_vector(MIDDLE + 0.2),
+        day=date(2022, 9, 30),
+        act=None,
+        names=frozenset(),
+        mentions=frozenset({date(2022, 9, 1)}),
+    )
+    assert choose(late, [Candidate(3, [ruling])], SETTINGS).event_id == 3
+    undated = Report(vector=late.vector, day=late.day, act=None, names=frozenset())
+    assert choose(undated, [Candidate(3, [ruling])], SETTINGS).event_id is None
+
+
+def test_the_best_scoring_event_wins_and_its_score_is_explained() -> None:
+    story = _report(0, 5, "refuse", "beiji")
+    near = Candidate(1, [_report(CLOSE, 5, "refuse")])
+    nearer = Candidate(2, [_report(0.2, 4, "refuse", "beiji")])
+    choice = choose(story, [near, nearer], SETTINGS)
+    assert choice.event_id == 2
+    assert choice.best is not None
+    explained = choice.best.explain()
+    assert "same act: refuse" in explained and "shared names: beiji" in explained
+    assert "1 day apart" in explained
+    assert score(story, story, SETTINGS).cosine == pytest.approx(1.0)
