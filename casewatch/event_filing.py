@@ -21,12 +21,15 @@ from storage import events as stored
 class EventFiler:
     """Event matching for stories that became relevant."""
 
+    CACHE = 4096  # candidate stories whose features are kept between stories
+
     def __init__(
         self, db: Database, *, stopwords: frozenset[str], settings: events.EventSettings
     ) -> None:
         self.db = db
         self.stopwords = stopwords
         self.settings = settings
+        self._cache: dict[tuple[int, int, date], events.Report] = {}
 
     def text(self, pending: stored.Pending) -> str:
         """What is embedded for a story."""
@@ -34,6 +37,19 @@ class EventFiler:
 
     def _report(self, title: str, summary: str, day: date, vector: np.ndarray) -> events.Report:
         return events.report_of(title, summary, day, vector, self.stopwords)
+
+    def _member(self, member: stored.Member) -> events.Report:
+        """A stored story as matching reads it; kept for the next stories of the cycle (its
+        features do not change, and reading them again is most of the cost of a candidate)."""
+        key = (member.story_id, member.event_id, member.day)
+        found = self._cache.get(key)
+        if found is None:
+            vector = embed.vectors(member.vector)[0]
+            found = self._report(member.title, member.summary, member.day, vector)
+            if len(self._cache) >= self.CACHE:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = found
+        return found
 
     def assign(
         self, pending: stored.Pending, vector: np.ndarray | None, *, now: datetime
@@ -54,9 +70,7 @@ class EventFiler:
         by_event: dict[int, list[events.Report]] = {}
         for m in members:
             if m.story_id != pending.story_id:
-                by_event.setdefault(m.event_id, []).append(
-                    self._report(m.title, m.summary, m.day, embed.vectors(m.vector)[0])
-                )
+                by_event.setdefault(m.event_id, []).append(self._member(m))
         candidates = [events.Candidate(eid, reps) for eid, reps in by_event.items()]
         choice = events.choose(report, candidates, self.settings)
         blob = np.asarray(vector, dtype=np.float32).tobytes()

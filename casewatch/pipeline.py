@@ -73,7 +73,9 @@ class CycleReport:
     outcomes: list[SourceOutcome] = field(default_factory=list)
     started: datetime | None = None
     finished: datetime | None = None
-    event_alerts: list[int] = field(default_factory=list)  # stories alerted by the event stage
+    # stories alerted by the event stage that no source of this cycle made relevant (left
+    # waiting by a crash)
+    event_alerts: list[int] = field(default_factory=list)
 
     @property
     def alerts(self) -> list[int]:
@@ -310,7 +312,13 @@ class Monitor:
             return outcome
 
         report.outcomes = list(await asyncio.gather(*(one(s) for s in due)))
-        report.event_alerts = await self.file_events(report)
+        try:
+            report.event_alerts = await self.file_events(report)
+        except sqlite3.DatabaseError as exc:
+            if not is_busy(exc):
+                raise
+            # Another process held the file too long: the stories stay queued for next cycle.
+            log.warning("event stage deferred: %s", exc)
         self._notice_stale()
         self._send_notices()
         report.finished = self.clock.now()
@@ -650,8 +658,8 @@ class Monitor:
         crash) join the development they report or start one; then the alert decision.
 
         The model embeds them in one batch, in the executor (the parse worker process when
-        there is one), so the bot's own process never loads it. Returns the alerted stories;
-        stories held back by the age rule are counted in `report`'s outcome of their source.
+        there is one), so the bot's own process never loads it. Alerts and stories held back
+        by the age rule count in `report`'s outcome of their source; returns the other alerts.
         """
         waiting = stored_events.pending(self.db)
         if not waiting:
@@ -673,10 +681,11 @@ class Monitor:
         now = self.clock.now()
         with self.db.atomic():
             for i, pending in enumerate(waiting):
+                if not stored_events.dequeue(self.db, pending.story_id):
+                    continue  # another process on this file filed it meanwhile
                 event = self.eventer.assign(
                     pending, None if vectors is None else vectors[i], now=now
                 )
-                stored_events.dequeue(self.db, pending.story_id)
                 story = stories.get(self.db, pending.story_id) or {}
                 src = sources.get(self.db, pending.source_id) if pending.source_id else None
                 filed = alerting.StoryFiled(
@@ -693,11 +702,20 @@ class Monitor:
                     max_age=max_age,
                     court_source=pending.court_source,
                 )
-                if alerting.held_back_by_age(filed, event, moment) and report is not None:
-                    for outcome in report.outcomes:
-                        if outcome.source_id == pending.source_id:
-                            outcome.too_old += 1
-                self._act(alerting.decide(filed, event, moment), filed, event, alerted, src)
+                # Counted with the source whose item made the story relevant, when it is of this
+                # cycle (else with the cycle: a story left waiting by a crash).
+                outcome = next(
+                    (
+                        o
+                        for o in (report.outcomes if report else [])
+                        if o.source_id == pending.source_id
+                    ),
+                    None,
+                )
+                if alerting.held_back_by_age(filed, event, moment) and outcome is not None:
+                    outcome.too_old += 1
+                action = alerting.decide(filed, event, moment)
+                self._act(action, filed, event, alerted if outcome is None else outcome.alerts, src)
         return alerted
 
     def _act(

@@ -100,8 +100,9 @@ def pending(db: Database, *, limit: int = 1000) -> list[Pending]:
     ]
 
 
-def dequeue(db: Database, story_id: int) -> None:
-    db.execute("DELETE FROM event_queue WHERE story_id = ?", (story_id,))
+def dequeue(db: Database, story_id: int) -> bool:
+    """Take a story off the queue; False when it was not there (another process took it)."""
+    return db.execute("DELETE FROM event_queue WHERE story_id = ?", (story_id,)).rowcount > 0
 
 
 def candidates(db: Database, days: list[date], *, window: int, limit: int = 400) -> list[Member]:

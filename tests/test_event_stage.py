@@ -64,6 +64,11 @@ VOTE = (
 )
 
 
+def filler(n: int) -> dict[str, Any]:
+    """An entry of no interest: a source's first poll must store one to count as done."""
+    return report(900 + n, f"Town council {n} approves the road budget", "Nothing to see.")
+
+
 def report(n: int, title: str, lead: str, **extra: Any) -> dict[str, Any]:
     return item(
         n,
@@ -82,7 +87,7 @@ async def test_outlets_reports_of_one_development_make_one_alert_across_language
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
     clock = FakeClock(START)
-    urls = [feed_server.route(f"/{n}.xml", rss([])) for n in range(3)]
+    urls = [feed_server.route(f"/{n}.xml", rss([filler(n)])) for n in range(3)]
     sources = [{"name": f"Outlet {n}", "url": u} for n, u in enumerate(urls)]
     async with app_for(tmp_path, sources, clock=clock, relevance=RULES, case=CASE) as app:
         await app.monitor.poll_once()  # first polls: nothing to alert
@@ -114,7 +119,7 @@ async def test_a_preview_and_the_vote_a_week_later_are_two_alerts(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
     clock = FakeClock(START)
-    url = feed_server.route("/a.xml", rss([]))
+    url = feed_server.route("/a.xml", rss([filler(0)]))
     async with app_for(tmp_path, [{"name": "A", "url": url}], clock=clock) as app:
         await app.monitor.poll_once()
         feed_server.route("/a.xml", rss([report(1, *PREVIEW)]))
@@ -137,7 +142,7 @@ async def test_a_report_that_joins_an_old_events_first_poll_alerts_nothing(
     join it quietly instead of alerting as if it were new."""
     clock = FakeClock(START)
     a = feed_server.route("/a.xml", rss([report(1, *DECLINES[0])]))
-    b = feed_server.route("/b.xml", rss([]))
+    b = feed_server.route("/b.xml", rss([filler(1)]))
     async with app_for(
         tmp_path, [{"name": "A", "url": a}, {"name": "B", "url": b}], clock=clock
     ) as app:
@@ -154,7 +159,7 @@ async def test_a_story_waiting_for_the_event_stage_survives_a_crash(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
     clock = FakeClock(START)
-    url = feed_server.route("/a.xml", rss([]))
+    url = feed_server.route("/a.xml", rss([filler(0)]))
     async with app_for(tmp_path, [{"name": "A", "url": url}], clock=clock) as app:
         await app.monitor.poll_once()
         feed_server.route("/a.xml", rss([report(1, *DECLINES[0])]))
