@@ -44,10 +44,18 @@ _NOISE = (
     "[class*='author'], [rel='author'], [class*='advert'], [class*='promo']"
 )
 # Link texts that are calls to action, not content ("Share on Facebook", "Read more »").
+# "Continue reading" in the case's other languages (link texts and endings of excerpts).
+_MORE = (
+    "seguir leyendo|leer más|leer mas|lire la suite|lire plus|en savoir plus|weiterlesen|"
+    "mehr lesen|devamını oku|devamini oku|阅读全文|閱讀全文|继续阅读|繼續閱讀|читать далее|"
+    "続きを読む|ver la cobertura completa|voir la couverture complète|"
+    "vollständige berichterstattung"
+)
 _PROMPT_LINK = re.compile(
     r"(?:share\b.*|tweet|e-?mail|print|facebook|twitter|x|linkedin|whatsapp|telegram|reddit"
     r"|subscribe\b.*|sign up\b.*|read more\b.*|continue reading\b.*|read the full\b.*"
-    r"|keep reading\b.*|click here\b.*|view full coverage\b.*|see more\b.*|more\W*)\W*",
+    r"|keep reading\b.*|click here\b.*|view full coverage\b.*|see more\b.*|more\W*"
+    rf"|(?:{_MORE})\b.*)\W*",
     re.IGNORECASE,
 )
 # A list whose items are mostly links is a link list ("Related", Google News's headlines).
@@ -66,6 +74,8 @@ _BOILERPLATE_BLOCK = re.compile(
     r"|read more\b|continue reading\b|read the full (?:story|article|report)\b|keep reading\b"
     r"|view full coverage\b|listen to (?:this|the) (?:article|story)\b|advertisement\b"
     r"|for immediate release\b|immediate release\b|embargoed\b|not for publication\b"
+    r"|communiqué de presse\b|comunicado de prensa\b|pressemitteilung\b"
+    r"|contact (?:presse|média)|contacto de prensa|pressekontakt|basın iletişim"
     r"|(?:media|press|news) (?:contacts?|inquiries|enquiries|release)\b|contacts?\s*[:：]"
     r"|for (?:more|further) information\b|©|\(c\)\s*\d{4}|copyright\b|all rights reserved"
     r"|related\s*[:：]|see also\s*[:：]|tags?\s*[:：]|filed under\b|topics?\s*[:：]"
@@ -123,7 +133,9 @@ _CREDIT_PARENTHESES = re.compile(
 # A press release's header run into its first paragraph (feeds that flatten it):
 # "For immediate release Media contact: Jane Doe, press@example.org, +1 202 555 0100 The ...".
 _RELEASE_HEADER = re.compile(
-    r"(?:for immediate release|immediate release|press release)\b\s*[:.\-–—]?\s*", re.IGNORECASE
+    r"(?:for immediate release|immediate release|press release|communiqué de presse"
+    r"|comunicado de prensa|pressemitteilung|basın açıklaması)\b\s*[:.\-–—]?\s*",
+    re.IGNORECASE,
 )
 _CONTACT_HEAD = re.compile(
     r"(?:(?:media|press) (?:contacts?|inquiries|enquiries)|contacts?)\s*[:：]", re.IGNORECASE
@@ -150,8 +162,8 @@ _TAIL_PROMPTS = (
 # ... or wherever they stand when a link's ellipsis or arrow ends them ("... camps Continue
 # reading...", the Guardian's standfirst when its link was flattened).
 _LINK_TAIL = re.compile(
-    r"\s*(?:continue reading|read more|keep reading|read the full (?:story|article))"
-    r"\s*(?:\.{3}|…|→|»|›|>>)\s*$",
+    r"\s*(?:continue reading|read more|keep reading|read the full (?:story|article)"
+    rf"|{_MORE})\s*(?:\.{{3}}|…|→|»|›|>>)\s*$",
     re.IGNORECASE,
 )
 _TAIL_MAX = 60

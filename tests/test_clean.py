@@ -95,6 +95,22 @@ STRUCTURE = {
         "<em>no</em>.</p>",
         "The Office of the Prosecutor, in a statement, said no.",
     ),
+    "continue reading in spanish, as a link": (
+        "<p>" + STORY + ' <a href="https://diario.example/a">Seguir leyendo</a></p>',
+        STORY,
+    ),
+    "google news cluster in french": (
+        '<ol><li><a href="https://news.google.com/rss/articles/A">La CPI saisie par des '
+        'Ouïghours</a>&nbsp;&nbsp;<font color="#6f6f6f">Le Monde</font></li><li><strong>'
+        '<a href="https://news.google.com/stories/C">Voir la couverture complète sur Google '
+        "Actualités</a></strong></li></ol>",
+        "",
+    ),
+    "communique de presse header": (
+        "<p>COMMUNIQUÉ DE PRESSE</p><p>Contact presse : Jeanne Roux, presse@example.fr</p>"
+        "<p>" + STORY + "</p>",
+        STORY,
+    ),
     "posted-on line and copyright footer": (
         "<p>Posted on 2 March 2026 by admin</p><p>" + STORY + "</p><p>© 2026 Example News</p>",
         STORY,
@@ -123,6 +139,8 @@ TEXT = {
     "google news full coverage prompt": (STORY + " View Full coverage on Google News", STORY),
     "reuters footer line": (STORY + "\nReporting by Jane Doe; Editing by John Roe", STORY),
     "date-only line": ("15 December 2020\n" + STORY, STORY),
+    "lire la suite flattened": (STORY + " Lire la suite…", STORY),
+    "weiterlesen flattened": (STORY + " Weiterlesen »", STORY),
 }
 
 
