@@ -665,6 +665,7 @@ def prefill_archive(
     item_id = story_id = keys = 0
     span = timedelta(days=span_days).total_seconds()
     feed = 0
+    used_keys: set[tuple[int, str]] = set()
     while item_id < items:
         item_rows: list[tuple[object, ...]] = []
         seen_rows: list[tuple[int, str, int]] = []
@@ -676,6 +677,10 @@ def prefill_archive(
             for news_item in news.items(feed):
                 if item_id >= items:
                     break
+                key = dedup.entry_identity(entry_of(news_item))
+                if (src, key) in used_keys:
+                    continue  # a wire story twice in one outlet's feed: one item, as ingest does
+                used_keys.add((src, key))
                 item_id += 1
                 # Oldest first, so ids and fetch times grow together as in a real archive.
                 fetched = now - timedelta(seconds=span * (1 - item_id / items))
@@ -715,7 +720,6 @@ def prefill_archive(
                         )
                     )
                     key_rows += [(k, story) for k in story_keys]
-                key = dedup.entry_identity(entry_of(news_item))
                 item_rows.append(
                     (
                         item_id,
