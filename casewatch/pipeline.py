@@ -433,7 +433,10 @@ class Monitor:
                     changed = items.set_image(self.db, item_id, image) or changed
                 story_id = (items.get(self.db, item_id) or {}).get("story_id")
                 if changed and story_id is not None:
-                    self._rearm_updates(int(story_id))  # the posted alert gains what it lacked
+                    # The posted alert (the development's, when the story joined one) gains
+                    # what it lacked.
+                    known = stored_events.of_story(self.db, int(story_id))
+                    self._rearm_updates(int(known["alert_story_id"]) if known else int(story_id))
 
     async def _parse(self, result: FetchResult, cfg: SourceConfig) -> ParseResult:
         """Parse off the event loop; partials (not lambdas) so the executor may be a process pool."""

@@ -32,15 +32,22 @@ def alert_view(db: Database, story_id: int) -> AlertView | None:
     image = next((m["image_url"] for m in pictured if lead and m["id"] == lead["id"]), None)
     if image is None and pictured:
         image = pictured[0]["image_url"]
+    summary = story.get("summary") or (lead or {}).get("summary") or ""
     outlets = stories.outlets(db, story_id)
     reports: list[tuple[str, str]] = []
     event_id = story.get("event_id")
     if event_id is not None:
         # The alert stands for the event: every outlet of it, and the other reports' headlines.
         outlets = events.outlets(db, int(event_id))
-        for other in events.stories_of(db, int(event_id)):
-            if other["id"] != story_id:
-                reports.append((stories.first_outlet(db, int(other["id"])), other["title"]))
+        others = [o for o in events.stories_of(db, int(event_id)) if o["id"] != story_id]
+        for other in others:
+            reports.append((stories.first_outlet(db, int(other["id"])), other["title"]))
+        # Later outlets fill the gaps: a first report without a lead (a search feed, a court
+        # page) or a picture shows those of the development's next report that has them.
+        if not summary:
+            summary = next((str(o["summary"]) for o in others if o.get("summary")), "")
+        if image is None and others:
+            image = items.first_image(db, [int(o["id"]) for o in others])
     return AlertView(
         story_id=story_id,
         title=story["title"],
@@ -49,7 +56,7 @@ def alert_view(db: Database, story_id: int) -> AlertView | None:
         outlets=outlets,
         published=parse_iso(story["published_at"]),
         first_seen=parse_iso(story["first_seen_at"]) or parse_iso(story["last_seen_at"]),  # type: ignore[arg-type]
-        summary=(story.get("summary") or (lead or {}).get("summary") or ""),
+        summary=summary,
         kind=story["kind"],
         matched=matched,
         reason=reason,

@@ -90,6 +90,19 @@ def insert(db: Database, item: NewItem) -> int:
     return int(cur.lastrowid or 0)
 
 
+def first_image(db: Database, story_ids: list[int]) -> str | None:
+    """The picture of the first item (in these stories' order) that has one."""
+    for story_id in story_ids:
+        row = db.execute(
+            "SELECT image_url FROM items WHERE story_id = ? AND image_url IS NOT NULL"
+            " ORDER BY id LIMIT 1",
+            (story_id,),
+        ).fetchone()
+        if row is not None:
+            return str(row[0])
+    return None
+
+
 def set_image(db: Database, item_id: int, image_url: str) -> bool:
     """Give an item the picture its article page names, unless the feed gave one; True if set."""
     cur = db.execute(

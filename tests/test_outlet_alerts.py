@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from datetime import timedelta
 from pathlib import Path
 
 from casewatch.app import App
@@ -217,3 +218,49 @@ async def test_a_court_page_is_credited_to_its_court_and_its_records_give_the_le
     assert decision["summary"].startswith("The Office of the Prosecutor has decided to reconsider")
     assert decision["image"] is None  # the site's share logo is no picture of the decision
     assert [a["title"] for a in alerts] == [decision["title"]]  # the older record: stored only
+
+
+async def test_a_development_found_without_a_lead_shows_the_lead_of_its_next_report(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    clock = FakeClock(START)
+    search_item = {
+        "title": "ICC prosecutor rejects Uyghur genocide complaint against China - Reuters",
+        "link": "https://news.google.com/rss/articles/CBMiWmh0dHBz?oc=5",  # opaque: not read
+        "guid": "g-1",
+        "description": "ICC prosecutor rejects Uyghur genocide complaint against China Reuters",
+        "pubDate": START,
+        "source": "Reuters",
+    }
+    other_report = {
+        "title": "ICC declines call to probe Uyghur genocide complaint against China",
+        "link": "https://rights.example.org/icc-declines",
+        "guid": "r-1",
+        "description": "<p>International Criminal Court prosecutors have rejected calls to "
+        "investigate China's treatment of its Uyghur population, the prosecutor's office said "
+        "on Monday.</p>",
+        "pubDate": START + timedelta(hours=1),
+    }
+    google = feed_server.route("/google.xml", rss(UNRELATED))
+    blog = feed_server.route("/blog.xml", rss(UNRELATED))
+    sources = [
+        search(google, "Google News, ICC (en)"),
+        {"name": "Rights blog", "url": blog, "publisher": "Example Rights Monitor"},
+    ]
+    async with app_for(tmp_path, sources, clock=clock) as app:
+        await app.monitor.poll_once()
+        feed_server.route("/google.xml", rss([*UNRELATED, search_item]))
+        clock.advance(3600)
+        await app.monitor.poll_once()
+        (alert,) = [m for m in await drain(app) if m["type"] == "alert"]
+        assert alert["summary"] == "" and alert["source"] == "Reuters"
+        feed_server.route("/blog.xml", rss([*UNRELATED, other_report]))
+        clock.advance(3600)
+        await app.monitor.poll_once()
+        sent = await drain(app)
+
+    assert not [m for m in sent if m["type"] == "alert"]  # one development, one alert
+    (update,) = [m for m in sent if m["type"] == "update"]
+    assert update["story_id"] == alert["story_id"]
+    assert update["summary"].startswith("International Criminal Court prosecutors have rejected")
+    assert update["outlets"] == ["Reuters", "Example Rights Monitor"]
