@@ -19,12 +19,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO
 
-from casewatch import __version__, sourcelist
+from casewatch import __version__, corrections, sourcelist
 from casewatch.config import ConfigError, load_config, parse_duration
 from casewatch.delivery import ConsoleDelivery, WebhookDelivery
 from casewatch.digest import build_digest, digest_text
 from casewatch.text import plural
-from casewatch.views import alert_json, alert_view
+from casewatch.views import alert_json, alert_view, event_lines, event_stories
 from storage import destinations, items, outbox, sources, stories, timeline
 from storage.db import StoreError, explain, inspect_store
 from storage.timeutil import parse_iso
@@ -164,6 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("why", help="why an item was kept or dropped")
     _common(p)
     p.add_argument("item_id", type=int)
+
+    p = sub.add_parser("split", help="take an item out of its event: a development of its own")
+    _common(p)
+    p.add_argument("item_id", type=int)
+
+    p = sub.add_parser("merge", help="make two events one (the earlier keeps its alert)")
+    _common(p)
+    p.add_argument("event_ids", type=int, nargs=2, metavar="EVENT")
 
     p = sub.add_parser("timeline", help="the case's dated events")
     _common(p)
@@ -552,11 +560,21 @@ async def cmd_story(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(f"story {story['id']} [{story['kind']}]: {story['title']}\n")
         if story.get("summary"):
             out.write(f"  {story['summary']}\n")
-        for m in members:
+        group = event_stories(app.db, args.story_id)
+        if story.get("event_id") is not None:
+            n_items = sum(len(g["items"]) for g in group)
             out.write(
-                f"- [{m['id']}] {m['publisher'] or m['source_name']}: {m['title']}"
-                f" ({_fmt_time(m['published_at'] or m['fetched_at'])})\n  {m['url'] or ''}\n"
+                f"event {story['event_id']}: {len(group)} stories, {n_items} reports"
+                " (one alert; split or merge with `split ITEM`, `merge EVENT EVENT`)\n"
             )
+        for g in group:
+            if len(group) > 1:
+                out.write(f"story {g['id']}: {g['title']}\n")
+            for m in g["items"]:
+                out.write(
+                    f"- [{m['id']}] {m['publisher'] or m['source_name']}: {m['title']}"
+                    f" ({_fmt_time(m['published_at'] or m['fetched_at'])})\n  {m['url'] or ''}\n"
+                )
         return EXIT_OK
 
     return await _with_app(args, body)
@@ -588,7 +606,49 @@ async def cmd_why(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             keep = ("id", "title", "verdict", "score", "rules", "terms", "reason", "story_id")
             _print_json({k: item[k] for k in keep}, out)
         else:
-            out.write("\n".join(why_lines(item)) + "\n")
+            lines = why_lines(item)
+            if item.get("story_id"):
+                lines += event_lines(app.db, int(item["story_id"]))
+            out.write("\n".join(lines) + "\n")
+        return EXIT_OK
+
+    return await _with_app(args, body)
+
+
+async def cmd_split(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    async def body(app: Any) -> int:
+        try:
+            done = corrections.split_item(app.db, args.item_id, now=app.clock.now())
+        except corrections.CorrectionError as exc:
+            err.write(f"split: {exc}\n")
+            return EXIT_ERROR
+        if args.json:
+            _print_json(done.__dict__, out)
+        else:
+            out.write(
+                f"item {done.item_id} left event {done.from_event}: it is event {done.event_id}"
+                f" (story {done.story_id}) now; both alerts are updated\n"
+            )
+        return EXIT_OK
+
+    return await _with_app(args, body)
+
+
+async def cmd_merge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    async def body(app: Any) -> int:
+        first, second = args.event_ids
+        try:
+            done = corrections.merge_events(app.db, first, second, now=app.clock.now())
+        except corrections.CorrectionError as exc:
+            err.write(f"merge: {exc}\n")
+            return EXIT_ERROR
+        if args.json:
+            _print_json(done.__dict__, out)
+        else:
+            out.write(
+                f"event {done.merged} joined event {done.event_id} ({done.stories} stories moved);"
+                " its alert is updated\n"
+            )
         return EXIT_OK
 
     return await _with_app(args, body)
@@ -735,6 +795,8 @@ ASYNC_COMMANDS = {
     "search": cmd_search,
     "story": cmd_story,
     "why": cmd_why,
+    "split": cmd_split,
+    "merge": cmd_merge,
     "timeline": cmd_timeline,
     "sources": cmd_sources,
     "digest": cmd_digest,

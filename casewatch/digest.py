@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from casewatch.render import escape_markdown
 from casewatch.text import plural
-from storage import destinations, outbox, stories
+from storage import destinations, events, outbox, stories
 from storage.db import scalar
 from storage.timeutil import iso, parse_iso
 
@@ -110,15 +110,28 @@ class DigestView:
 def build_digest(
     db: Database, *, start: datetime, end: datetime, title: str, empty_mode: str = "skip"
 ) -> DigestView:
-    """Stories first seen in the period, court developments first, most covered first."""
+    """Developments first seen in the period (one line per event), court developments first,
+    most covered first."""
     view = DigestView(title=title, start=start, end=end, empty_mode=empty_mode)
+    listed_events: set[int] = set()
     for s in stories.between(db, start, end):
+        # One line per development: the first of its stories listed stands for the event, with
+        # the event's outlets.
+        event_id = s.get("event_id")
+        if event_id is not None:
+            if int(event_id) in listed_events:
+                continue
+            listed_events.add(int(event_id))
         ds = DigestStory(
             story_id=int(s["id"]),
             title=s["title"],
             url=s["url"],
             kind=s["kind"],
-            outlets=stories.outlets(db, int(s["id"])),
+            outlets=(
+                stories.outlets(db, int(s["id"]))
+                if event_id is None
+                else events.outlets(db, int(event_id))
+            ),
             summary=s.get("summary") or "",
         )
         (view.court if s["kind"] == "court" else view.news).append(ds)

@@ -81,3 +81,50 @@ def alert_json(view: AlertView) -> dict:
         "image": view.image,
         "reports": [{"outlet": outlet, "title": title} for outlet, title in view.reports],
     }
+
+
+def event_lines(db: Database, story_id: int) -> list[str]:
+    """Which event a story is in and why (the lines `why ITEM` and `/case why` add)."""
+    story = stories.get(db, story_id)
+    if story is None:
+        return []
+    event_id = story.get("event_id")
+    if event_id is None:
+        if story.get("relevant"):
+            return ["event: none yet (waiting for the event stage of the next cycle)"]
+        return []
+    members = events.stories_of(db, int(event_id))
+    outlets = events.outlets(db, int(event_id))
+    lines = [
+        f"event: {event_id} ({len(members)} stories, {len(outlets)} outlets;"
+        f" `story {events.alert_story_of(db, int(event_id))}` shows them)"
+    ]
+    why = json.loads(story["event_why"]) if story.get("event_why") else None
+    first = members[0]["id"] if members else None
+    if story.get("event_pinned"):
+        lines.append("placed by an admin (split or merge): never moved automatically")
+    if why is None:
+        lines.append("started the event (no other report to compare with)")
+    elif why.get("joined"):
+        lines.append(f"joined it: {why.get('explain', '')}")
+    elif why.get("closest_event") is not None:
+        lines.append(
+            "started the event"
+            + ("" if first == story_id else " (later merged)")
+            + f"; the closest other event was {why['closest_event']}: {why.get('explain', '')}"
+            + " (below the threshold)"
+        )
+    else:
+        lines.append(why.get("explain") or "started the event")
+    return lines
+
+
+def event_stories(db: Database, story_id: int) -> list[dict]:
+    """The stories of a story's event (just the story when it has none), earliest first,
+    each with its items: what `story ID` and `/case story` show, grouped."""
+    story = stories.get(db, story_id)
+    if story is None:
+        return []
+    event_id = story.get("event_id")
+    found = [story] if event_id is None else events.stories_of(db, int(event_id))
+    return [{**s, "items": items.for_story(db, int(s["id"]))} for s in found]

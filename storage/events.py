@@ -231,3 +231,24 @@ def outlets(db: Database, event_id: int) -> list[str]:
         (event_id,),
     )
     return [r["outlet"] for r in found]
+
+
+def move_stories(db: Database, from_event: int, to_event: int) -> int:
+    """Put every story of one event in another (a merge); returns how many moved."""
+    cur = db.execute(
+        "UPDATE stories SET event_id = ?, event_pinned = 1 WHERE event_id = ?",
+        (to_event, from_event),
+    )
+    db.execute("DELETE FROM events WHERE id = ?", (from_event,))
+    refresh(db, to_event)
+    return int(cur.rowcount)
+
+
+def move_item(db: Database, item_id: int, story_id: int) -> None:
+    """Put one item in another story (a split); the stories' counts are the caller's."""
+    db.execute("UPDATE items SET story_id = ? WHERE id = ?", (story_id, item_id))
+
+
+def alert_story_of(db: Database, event_id: int) -> int | None:
+    row = db.execute("SELECT alert_story_id FROM events WHERE id = ?", (event_id,)).fetchone()
+    return None if row is None else int(row[0])
