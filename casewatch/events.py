@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pydantic
@@ -85,6 +85,7 @@ _ACT_VERBS: dict[str, str] = {
         "abgeschob schiebt "
         "遣返 驱逐 引渡"
     ),
+    "debate": "appears appeared comparait comparece erscheint",
     "arrest": "arrested arrests detains detained custody detenido arreste verhaftet 逮捕",
 }
 _ACT_NOUNS: dict[str, str] = {
@@ -181,26 +182,44 @@ def names(text: str, stopwords: frozenset[str], *, sentence_starts: bool = False
     Words of the case's own vocabulary (`stopwords`, folded) are left out: every report of the
     case names the Uyghurs and the ICC.
     """
-    found: set[str] = set()
+    return frozenset().union(*entities(text, stopwords, sentence_starts=sentence_starts))
+
+
+def entities(
+    text: str, stopwords: frozenset[str], *, sentence_starts: bool = False
+) -> tuple[frozenset[str], ...]:
+    """The names of `names`, grouped: adjacent capitalised words are one name ("Rodrigo
+    Duterte", "South Africa"), so a person named in full counts once."""
+    groups: list[set[str]] = []
     starts = {0} | {m.end() for m in _SENTENCE_END.finditer(text)}
+    last_end = -2  # end of the last name word (-2: the last name was a number, or none)
     for match in _WORD.finditer(text):
         word = re.sub(r"['’]s$", "", match.group()).strip("'’-")
         if not word:
             continue
+        key: str | None = None
         if word[0].isdigit():
             digits = re.sub(r"\D", "", word)
             if len(digits) >= 2 and not (len(digits) == 4 and digits[:2] in ("19", "20")):
-                found.add("#" + word.replace(",", "").replace(".", ""))
+                key = "#" + word.replace(",", "").replace(".", "")
+        elif word[0].isupper() and (match.start() not in starts or sentence_starts):
+            folded = fold(word)
+            if not (
+                len(folded) < 3
+                or folded in _COMMON_CAPS
+                or folded in stopwords
+                or folded.rstrip("s") in stopwords
+            ):
+                key = _stem(word)
+        if key is None:
             continue
-        if not word[0].isupper() or (match.start() in starts and not sentence_starts):
-            continue
-        key = fold(word)
-        if len(key) < 3 or key in _COMMON_CAPS or key in stopwords:
-            continue
-        if key.rstrip("s") in stopwords:
-            continue
-        found.add(_stem(word))
-    return frozenset(found)
+        word_key = not key.startswith("#")
+        if word_key and last_end >= 0 and not text[last_end : match.start()].strip():
+            groups[-1].add(key)
+        else:
+            groups.append({key})
+        last_end = match.end() if word_key else -2
+    return tuple(frozenset(g) for g in groups)
 
 
 # -- dates a report mentions ("On June 18", "el 18 de junio", "26 January") -------------------
@@ -230,6 +249,39 @@ _DAY_MONTH = re.compile(
     rf"\b(\d{{1,2}})(?:st|nd|rd|th|er)?\.?\s+(?:de\s+)?({_MONTH})\b\.?|"
     rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b"
 )
+
+
+# Weekdays ("on Thursday", "jeudi", "am Montag"): the last such day on or before publication.
+_WEEKDAYS = {
+    name: number
+    for number, names_ in enumerate(
+        (
+            "monday lundi lunes montag lunedi pazartesi",
+            "tuesday mardi martes dienstag martedi sali",
+            "wednesday mercredi miercoles mittwoch mercoledi carsamba",
+            "thursday jeudi jueves donnerstag giovedi persembe",
+            "friday vendredi viernes freitag venerdi cuma",
+            "saturday samedi sabado samstag sabato cumartesi",
+            "sunday dimanche domingo sonntag domenica pazar",
+        )
+    )
+    for name in names_.split()
+}
+_WEEKDAY = re.compile(rf"\b({'|'.join(_WEEKDAYS)})\b")
+_YESTERDAY = re.compile(r"\b(yesterday|ayer|gestern|ieri|dun)\b")
+
+
+def named_days(text: str, published: date) -> frozenset[date]:
+    """The days a report says its act happened: weekdays it names ("on Thursday") and
+    "yesterday", as dates (the last such day on or before publication), with its dates."""
+    folded = fold(text)
+    found = set(mentioned_days(text, published))
+    for match in _WEEKDAY.finditer(folded):
+        back = (published.weekday() - _WEEKDAYS[match.group(1)]) % 7
+        found.add(published - timedelta(days=back))
+    if _YESTERDAY.search(folded):
+        found.add(published - timedelta(days=1))
+    return frozenset(found)
 
 
 def mentioned_days(text: str, published: date) -> frozenset[date]:
@@ -315,12 +367,19 @@ class EventSettings(pydantic.BaseModel, extra="forbid", frozen=True):
     window_days: int = pydantic.Field(7, ge=0, le=60)
     threshold: float = 0.4  # score needed to join
     act_conflict: float = 0.3  # subtracted when the two name different acts
+    # ... but only this much for acts one development is often reported as: a court's decision
+    # and its refusal ("rules out" / "rejects"), a parliament's vote and its decision
+    # ("recognises" / "declares"), a warrant and the arrest on it
+    act_related: float = 0.15
     act_shared: float = 0.05  # added when they name the same act
     name_bonus: float = 0.1  # added per shared name or number (up to `max_names`)
     max_names: int = 3
     name_conflict: float = 0.1  # subtracted when both name names or numbers and share none
     day_penalty: float = 0.005  # subtracted per day apart
     date_bonus: float = 0.15  # added when one names the day of the other ("On June 18, ...")
+    # subtracted when both name the day of their act ("on Monday", "on Thursday") and the days
+    # are more than one apart: two parliaments' votes three days apart
+    day_conflict: float = 0.4
 
 
 @dataclass(frozen=True)
@@ -335,6 +394,10 @@ class Report:
     # names with the capitalised words that start a sentence: "Cambodia deports ..." (noisier:
     # only a disagreement of them counts)
     all_names: frozenset[str] = frozenset()
+    # the days the report says its act happened (weekdays and dates of its headline and first
+    # sentence): two reports that name different days report different acts
+    act_days: frozenset[date] = frozenset()
+    groups: tuple[frozenset[str], ...] = ()  # `names` grouped by `entities`
 
 
 def report_of(
@@ -346,8 +409,10 @@ def report_of(
         day=day,
         act=act(title, lead),
         names=names(text, stopwords),
+        groups=entities(text, stopwords),
         all_names=names(text, stopwords, sentence_starts=True),
         mentions=mentioned_days(f"{title}. {lead}", day) - {day},
+        act_days=named_days(text, day),
     )
 
 
@@ -358,6 +423,10 @@ def refers(a: Report, b: Report) -> bool:
     return any(
         abs((x - y).days) <= 1 for x in days_a for y in days_b if x in a.mentions or y in b.mentions
     )
+
+
+def _near(days_a: frozenset[date], days_b: frozenset[date]) -> bool:
+    return any(abs((x - y).days) <= 1 for x in days_a for y in days_b)
 
 
 def days_apart(a: Report, b: Report) -> int:
@@ -388,6 +457,13 @@ class Score:
         return f"score {self.total:.2f} (" + "; ".join(parts) + ")"
 
 
+_RELATED_ACTS = {
+    frozenset(("decide", "refuse")),
+    frozenset(("decide", "vote")),
+    frozenset(("decide", "arrest")),
+}
+
+
 def score(a: Report, b: Report, settings: EventSettings) -> Score:
     """How much two reports look like one development."""
     cosine = float(np.dot(a.vector, b.vector))
@@ -401,12 +477,29 @@ def score(a: Report, b: Report, settings: EventSettings) -> Score:
         total += settings.act_shared
     elif acts:
         # A preview ("MPs to vote next week") is never the act it announces.
-        total -= 1.0 if "upcoming" in acts else settings.act_conflict
+        if "upcoming" in acts:
+            total -= 1.0
+        elif frozenset(acts) in _RELATED_ACTS:
+            total -= settings.act_related
+        else:
+            total -= settings.act_conflict
     shared = a.names & b.names
-    total += settings.name_bonus * min(len(shared), settings.max_names)
+    total += settings.name_bonus * min(_shared_entities(a, b), settings.max_names)
     if a.all_names and b.all_names and not a.all_names & b.all_names:
         total -= settings.name_conflict
+    if a.act_days and b.act_days and not _near(a.act_days, b.act_days):
+        total -= settings.day_conflict
     return Score(total, cosine, days, same_act, acts, frozenset(shared))
+
+
+def _shared_entities(a: Report, b: Report) -> int:
+    """How many names two reports share, a name in several words counting once."""
+    if not a.groups or not b.groups:
+        return len(a.names & b.names)
+    return min(
+        sum(1 for g in a.groups if g & b.names),
+        sum(1 for g in b.groups if g & a.names),
+    )
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,10 @@ from casewatch.events import (
     Report,
     act,
     choose,
+    entities,
     event_text,
     mentioned_days,
+    named_days,
     names,
     score,
 )
@@ -75,6 +77,34 @@ def test_days_a_report_names_are_read_in_the_year_before_it(
     text: str, published: date, expected: set[date]
 ) -> None:
     assert mentioned_days(text, published) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "published", "expected"),
+    [
+        # a Thursday report's "on Thursday" is that day; a Friday's "on Monday" four days back
+        ("The Dutch parliament on Thursday passed", date(2021, 2, 25), {date(2021, 2, 25)}),
+        ("The House of Commons voted on Monday", date(2021, 2, 26), {date(2021, 2, 22)}),
+        ("a voté jeudi une résolution", date(2022, 1, 21), {date(2022, 1, 20)}),
+        ("voted unanimously yesterday", date(2021, 2, 23), {date(2021, 2, 22)}),
+        ("On June 18, the Federal Court held", date(2025, 7, 31), {date(2025, 6, 18)}),
+        ("no day here", date(2021, 3, 1), set()),
+    ],
+)
+def test_the_days_a_report_says_its_act_happened_include_weekdays_and_yesterday(
+    text: str, published: date, expected: set[date]
+) -> None:
+    assert named_days(text, published) == expected
+
+
+def test_a_name_in_several_words_is_one_name() -> None:
+    found = entities("Ex-leader Rodrigo Duterte met South Africa's envoy on 23 Sept.", frozenset())
+    assert set(found) == {
+        frozenset({"rodri", "duter"}),
+        frozenset({"south", "afric"}),
+        frozenset({"#23"}),
+        frozenset({"sept"}),
+    }
 
 
 def test_the_embedded_text_is_headline_and_first_sentence_without_the_case_vocabulary() -> None:
@@ -159,3 +189,44 @@ def test_the_best_scoring_event_wins_and_its_score_is_explained() -> None:
     assert "same act: refuse" in explained and "shared names: beiji" in explained
     assert "1 day apart" in explained
     assert score(story, story, SETTINGS).cosine == pytest.approx(1.0)
+
+
+def test_two_votes_on_days_their_reports_name_apart_are_two_developments() -> None:
+    """Two parliaments' genocide motions three days apart read alike; their reports name the
+    days of the votes ("on Monday", "on Thursday"), and those differ."""
+    canada = Report(
+        vector=_vector(0),
+        day=date(2021, 2, 22),
+        act="vote",
+        names=frozenset(),
+        act_days=frozenset({date(2021, 2, 22)}),
+    )
+    dutch = Report(
+        vector=_vector(0.8),
+        day=date(2021, 2, 25),
+        act="vote",
+        names=frozenset(),
+        act_days=frozenset({date(2021, 2, 25)}),
+    )
+    assert choose(dutch, [Candidate(1, [canada])], SETTINGS).event_id is None
+    # the same vote told the next day ("on Monday" in Tuesday's paper) joins it
+    told_later = Report(
+        vector=_vector(0.8),
+        day=date(2021, 2, 23),
+        act="vote",
+        names=frozenset(),
+        act_days=frozenset({date(2021, 2, 22)}),
+    )
+    assert choose(told_later, [Candidate(1, [canada])], SETTINGS).event_id == 1
+
+
+def test_a_decision_reported_as_a_refusal_is_a_small_disagreement_a_debate_and_an_arrest_a_big_one() -> (
+    None
+):
+    ruling = _report(0, 1, "decide")
+    related = score(_report(MIDDLE - 0.3, 1, "refuse"), ruling, SETTINGS)
+    unrelated = score(_report(MIDDLE - 0.3, 1, "debate"), _report(0, 1, "arrest"), SETTINGS)
+    assert related.total - unrelated.total == pytest.approx(
+        SETTINGS.act_conflict - SETTINGS.act_related
+    )
+    assert SETTINGS.act_related < SETTINGS.act_conflict
