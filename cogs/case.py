@@ -17,7 +17,7 @@ from casewatch.chart_data import activity
 from casewatch.cli import source_health, why_lines
 from casewatch.config import parse_duration
 from casewatch.text import plural
-from casewatch.views import alert_view
+from casewatch.views import alert_view, event_lines, event_stories
 from cogs.errors import UserError
 from cogs.paging import Pager
 from storage import items, outbox, sources, stories, timeline
@@ -178,18 +178,25 @@ class CaseCog(
         view = alert_view(self.db, id)
         if view is None:
             raise UserError(f"There is no story {id}. `/case latest` lists recent ones.")
-        members = items.for_story(self.db, id)
+        # Every report of the development (event), grouped by story.
+        groups = event_stories(self.db, id)
+        members = [m for g in groups for m in g["items"]]
         base = render.alert_embed(view)
-        lines = [
-            f"• {render.escape_markdown(m['publisher'] or m['source_name'])}: "
-            + (
-                f"[{render.escape_markdown(render.clamp(m['title'], 150))}]({m['url']})"
-                if m["url"]
-                else render.escape_markdown(render.clamp(m["title"], 150))
-            )
-            + f" ({_when(m['published_at'] or m['fetched_at'])}, item {m['id']})"
-            for m in members
-        ]
+        lines: list[str] = []
+        for g in groups:
+            if len(groups) > 1:
+                title = render.escape_markdown(render.clamp(g["title"], 150))
+                lines.append(f"**story {g['id']}**: {title}")
+            lines += [
+                f"• {render.escape_markdown(m['publisher'] or m['source_name'])}: "
+                + (
+                    f"[{render.escape_markdown(render.clamp(m['title'], 150))}]({m['url']})"
+                    if m["url"]
+                    else render.escape_markdown(render.clamp(m["title"], 150))
+                )
+                + f" ({_when(m['published_at'] or m['fetched_at'])}, item {m['id']})"
+                for m in g["items"]
+            ]
         # A field holds 1024 characters: whole lines only, the rest on the next pages.
         chunks = _chunks(lines, FIELD_LIMIT)
 
@@ -281,7 +288,10 @@ class CaseCog(
             raise UserError(
                 f"There is no item {item}. `/case search` and `/case story` show item numbers."
             )
-        text = "\n".join(render.escape_markdown(line) for line in why_lines(found))
+        lines = why_lines(found)
+        if found.get("story_id"):
+            lines += event_lines(self.db, int(found["story_id"]))
+        text = "\n".join(render.escape_markdown(line) for line in lines)
         await interaction.response.send_message(
             embed=discord.Embed.from_dict(
                 render.clamp_embed({"title": f"Why item {item}", "description": text})

@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 from sqlite_utils import Database
 
-from casewatch import render
+from casewatch import corrections, render
 from casewatch.parse import parse_feed
 from casewatch.render import AlertView
 from casewatch.sourcelist import display_name
@@ -361,6 +361,53 @@ class WatchCog(
             )
         sources.remove(self.db, found["id"])
         await interaction.response.send_message(f"Removed {found['name']}.", ephemeral=True)
+
+    async def _may_correct(self, interaction: discord.Interaction) -> None:
+        """Events are shared by every server the bot is in: when there are several, only the
+        owner may split or merge (one server's admin would change the others' alerts)."""
+        if len(self.bot.guilds) > 1 and not await self.bot.is_owner(interaction.user):
+            raise UserError(
+                "Developments are shared by every server this bot is in; only the bot's owner "
+                "can split or merge them."
+            )
+
+    @app_commands.command(
+        name="split", description="Take a report out of its development: an alert of its own"
+    )
+    @app_commands.describe(item="The item number (shown by /case story and /case search)")
+    async def split(
+        self, interaction: discord.Interaction, item: app_commands.Range[int, 1]
+    ) -> None:
+        await self._may_correct(interaction)
+        try:
+            done = corrections.split_item(self.db, item, now=self.bot.app.clock.now())
+        except corrections.CorrectionError as exc:
+            raise UserError(f"{exc}.") from exc
+        await interaction.response.send_message(
+            f"Item {done.item_id} is a development of its own now (story {done.story_id}); "
+            "the alerts are being updated.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="merge", description="Make two developments one (one alert)")
+    @app_commands.describe(
+        first="An event number (`/case why` shows it)", second="The other event number"
+    )
+    async def merge(
+        self,
+        interaction: discord.Interaction,
+        first: app_commands.Range[int, 1],
+        second: app_commands.Range[int, 1],
+    ) -> None:
+        await self._may_correct(interaction)
+        try:
+            done = corrections.merge_events(self.db, first, second, now=self.bot.app.clock.now())
+        except corrections.CorrectionError as exc:
+            raise UserError(f"{exc}.") from exc
+        await interaction.response.send_message(
+            f"Event {done.merged} joined event {done.event_id}; its alert is being updated.",
+            ephemeral=True,
+        )
 
     @app_commands.command(name="sync", description="Owner only: register the slash commands again")
     async def sync(self, interaction: discord.Interaction) -> None:
