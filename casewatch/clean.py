@@ -267,10 +267,14 @@ def clean_report(html_or_text: str, *, title: str | None = None) -> Report:
             last = _without_wordpress_footer(last)
             last = _without_tail_prompt(last)
             last = _EXCERPT_MARK.sub(_excerpt_mark_replacement, last).strip()
-            tail = _WIRE_TAIL.search(last)
-            if tail:
-                wire = wire or _WIRE_NAMES[tail.group("wire").lower()]
-                last = last[: tail.start()].rstrip()
+            cut, tail_wire = (
+                _without_tail_match(last, _WIRE_TAIL)
+                if any(mark in last[-30:] for mark in "-–—/(")
+                else (last, None)
+            )
+            if tail_wire is not None:
+                wire = wire or _WIRE_NAMES[tail_wire.group("wire").lower()]
+                last = cut
         if last:
             kept[-1] = last
             break
@@ -702,9 +706,10 @@ def _without_wordpress_footer(text: str) -> str:
 
 def _without_tail_prompt(text: str) -> str:
     """Drop a 'Continue reading...' style prompt that ends the text."""
-    linked = _LINK_TAIL.search(text)
-    if linked:
-        return text[: linked.start()].rstrip()
+    if text.endswith((".", "…", "→", "»", "›", ">")):
+        cut, linked = _without_tail_match(text, _LINK_TAIL)
+        if linked is not None:
+            return cut
     folded = text.casefold()
     for prompt in _TAIL_PROMPTS:
         start = folded.rfind(prompt)
@@ -715,6 +720,18 @@ def _without_tail_prompt(text: str) -> str:
             continue  # "states that did not subscribe to the Statute" is not a prompt
         return before
     return text
+
+
+_TAIL_WINDOW = 120  # what an ending pattern may span: searching only there keeps long texts cheap
+
+
+def _without_tail_match(text: str, pattern: re.Pattern[str]) -> tuple[str, re.Match[str] | None]:
+    """The text without an ending `pattern` matches (searched in its last characters only)."""
+    offset = max(0, len(text) - _TAIL_WINDOW)
+    found = pattern.search(text, offset)
+    if found is None:
+        return text, None
+    return text[: found.start()].rstrip(), found
 
 
 def _excerpt_mark_replacement(found: re.Match[str]) -> str:
