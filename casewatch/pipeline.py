@@ -242,11 +242,12 @@ class Monitor:
                 if clean != e["url"]:
                     timeline.set_url(self.db, int(e["id"]), clean)
             timeline.remove(self.db, gone)
-        if gone:
+            removed = len(gone) + timeline.one_per_event(self.db)
+        if removed:
             log.info(
                 "timeline: %d automatic entries were not court developments (or were "
                 "repeats) under the current rules and were removed",
-                len(gone),
+                removed,
             )
 
     def add_adhoc(self, urls: list[str]) -> list[int]:
@@ -319,6 +320,8 @@ class Monitor:
                 raise
             # Another process held the file too long: the stories stay queued for next cycle.
             log.warning("event stage deferred: %s", exc)
+        with self.db.atomic():
+            timeline.one_per_event(self.db)  # court developments: once per event
         self._notice_stale()
         self._send_notices()
         report.finished = self.clock.now()

