@@ -241,8 +241,9 @@ class Monitor:
                 clean = timeline_link(e["url"])
                 if clean != e["url"]:
                     timeline.set_url(self.db, int(e["id"]), clean)
-            timeline.remove(self.db, gone)
-            removed = len(gone) + timeline.one_per_event(self.db)
+            repeats = timeline.repeats_per_event(self.db)
+            timeline.remove(self.db, gone + repeats)
+            removed = len(gone) + len(repeats)
         if removed:
             log.info(
                 "timeline: %d automatic entries were not court developments (or were "
@@ -320,12 +321,26 @@ class Monitor:
                 raise
             # Another process held the file too long: the stories stay queued for next cycle.
             log.warning("event stage deferred: %s", exc)
-        with self.db.atomic():
-            timeline.one_per_event(self.db)  # court developments: once per event
+        self._timeline_per_event()
         self._notice_stale()
         self._send_notices()
         report.finished = self.clock.now()
         return report
+
+    def _timeline_per_event(self) -> None:
+        """Court developments stay on the timeline once per event: the event stage may have
+        put stories that each added an entry into one development (a read first; a write
+        only when there is something to remove, and a busy file waits for the next cycle)."""
+        repeats = timeline.repeats_per_event(self.db)
+        if not repeats:
+            return
+        try:
+            with self.db.atomic():
+                timeline.remove(self.db, repeats)
+        except sqlite3.DatabaseError as exc:
+            if not is_busy(exc):
+                raise
+            log.warning("timeline tidying deferred: %s", exc)
 
     def _notice_stale(self) -> None:
         """Tell admins once when a source has published nothing new for `stale_after`."""
@@ -549,6 +564,20 @@ class Monitor:
                 [e for e in events if e.event == "recovered"],
             ).replace("\n", " "),
         )
+        try:
+            self._file_notices(pending, events)
+        except sqlite3.DatabaseError as exc:
+            if not is_busy(exc):
+                raise
+            # Another process held the file: the notices wait for the next cycle.
+            self._events = pending + self._events
+            log.warning("admin notices deferred: %s", exc)
+
+    def _file_notices(
+        self,
+        pending: list[tuple[notices.SourceEvent, str | None]],
+        events: list[notices.SourceEvent],
+    ) -> None:
         now = self.clock.now()
         with self.db.atomic():
             told = {

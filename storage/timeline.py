@@ -50,21 +50,21 @@ def add_court_act(
     return add(db, date=date, title=title, url=url, kind="court", origin="item", item_id=item_id)
 
 
-def one_per_event(db: Database) -> int:
-    """Keep one automatic entry per development: when stories of one event each added one
-    (the event stage files stories after they were stored), the earliest stays. Returns how
-    many went."""
-    cur = db.execute(
-        "DELETE FROM timeline WHERE id IN ("
-        " SELECT t.id FROM timeline t JOIN items i ON i.id = t.item_id"
-        " JOIN stories s ON s.id = i.story_id"
-        " WHERE t.origin = 'item' AND s.event_id IS NOT NULL AND EXISTS ("
-        "  SELECT 1 FROM timeline t2 JOIN items i2 ON i2.id = t2.item_id"
-        "  JOIN stories s2 ON s2.id = i2.story_id"
-        "  WHERE t2.origin = 'item' AND s2.event_id = s.event_id"
-        "  AND (t2.date < t.date OR (t2.date = t.date AND t2.id < t.id))))"
-    )
-    return cur.rowcount
+def repeats_per_event(db: Database) -> list[int]:
+    """Automatic entries beyond the first of their development: when stories of one event each
+    added one (the event stage files stories after they were stored), the earliest stays."""
+    return [
+        int(r[0])
+        for r in db.execute(
+            "SELECT t.id FROM timeline t JOIN items i ON i.id = t.item_id"
+            " JOIN stories s ON s.id = i.story_id"
+            " WHERE t.origin = 'item' AND s.event_id IS NOT NULL AND EXISTS ("
+            "  SELECT 1 FROM timeline t2 JOIN items i2 ON i2.id = t2.item_id"
+            "  JOIN stories s2 ON s2.id = i2.story_id"
+            "  WHERE t2.origin = 'item' AND s2.event_id = s.event_id"
+            "  AND (t2.date < t.date OR (t2.date = t.date AND t2.id < t.id)))"
+        ).fetchall()
+    ]
 
 
 def auto_entries(db: Database) -> list[dict]:
