@@ -105,6 +105,9 @@ def dequeue(db: Database, story_id: int) -> bool:
     return db.execute("DELETE FROM event_queue WHERE story_id = ?", (story_id,)).rowcount > 0
 
 
+MAX_SPAN = 90  # days an event's reports may span and still be found from its first days
+
+
 def candidates(db: Database, days: list[date], *, window: int, limit: int = 400) -> list[Member]:
     """Stories (with vectors) of the events within `window` days of any of `days`.
 
@@ -115,12 +118,15 @@ def candidates(db: Database, days: list[date], *, window: int, limit: int = 400)
     for day in days:
         lo = (day - timedelta(days=window)).isoformat()
         hi = (day + timedelta(days=window)).isoformat()
+        # Both ends of the range on the indexed column, so the scan is the window's events
+        # only: an event that ends more than MAX_SPAN days after the day is not a candidate.
+        far = (day + timedelta(days=window + MAX_SPAN)).isoformat()
         events.update(
             int(r[0])
             for r in db.execute(
-                "SELECT id FROM events WHERE last_day >= ? AND first_day <= ?"
+                "SELECT id FROM events WHERE last_day >= ? AND last_day <= ? AND first_day <= ?"
                 " ORDER BY last_day DESC LIMIT ?",
-                (lo, hi, limit),
+                (lo, far, hi, limit),
             ).fetchall()
         )
     if not events:
