@@ -284,9 +284,13 @@ def named_days(text: str, published: date) -> frozenset[date]:
     return frozenset(found)
 
 
+_AHEAD_DAYS = 31  # "the hearing on 11 and 12 Jan" in a December report is next month's
+
+
 def mentioned_days(text: str, published: date) -> frozenset[date]:
-    """Days a report names, in the year before its publication ("June 18" in a July report is
-    last month's June 18; in a May report, last year's)."""
+    """Days a report names, in the year before its publication or the month after it ("June 18"
+    in a July report is last month's June 18; in a May report, last year's; "12 Jan" in a
+    January 10 report is two days ahead)."""
     found: set[date] = set()
     for match in _DAY_MONTH.finditer(fold(text)):
         day_text, month_text = (
@@ -298,12 +302,12 @@ def mentioned_days(text: str, published: date) -> frozenset[date]:
             )
         )
         month, day = _MONTHS[month_text], int(day_text)
-        for year in (published.year, published.year - 1):
+        for year in (published.year + 1, published.year, published.year - 1):
             try:
                 when = date(year, month, day)
             except ValueError:
                 break
-            if when <= published:
+            if when <= published + timedelta(days=_AHEAD_DAYS):
                 found.add(when)
                 break
     return frozenset(found)
@@ -464,8 +468,11 @@ _RELATED_ACTS = {
 }
 
 
-def score(a: Report, b: Report, settings: EventSettings) -> Score:
-    """How much two reports look like one development."""
+def score(
+    a: Report, b: Report, settings: EventSettings, *, event_days: frozenset[date] | None = None
+) -> Score:
+    """How much two reports look like one development. `event_days`: the days all the reports
+    of `b`'s event name for their act (else `b`'s own)."""
     cosine = float(np.dot(a.vector, b.vector))
     days = days_apart(a, b)
     total = cosine - settings.day_penalty * days
@@ -487,7 +494,8 @@ def score(a: Report, b: Report, settings: EventSettings) -> Score:
     total += settings.name_bonus * min(_shared_entities(a, b), settings.max_names)
     if a.all_names and b.all_names and not a.all_names & b.all_names:
         total -= settings.name_conflict
-    if a.act_days and b.act_days and not _near(a.act_days, b.act_days):
+    their_days = b.act_days if event_days is None else event_days
+    if a.act_days and their_days and not _near(a.act_days, their_days):
         total -= settings.day_conflict
     return Score(total, cosine, days, same_act, acts, frozenset(shared))
 
@@ -524,10 +532,11 @@ def choose(report: Report, candidates: Iterable[Candidate], settings: EventSetti
     best: Score | None = None
     best_event: int | None = None
     for cand in candidates:
+        event_days = frozenset().union(*(o.act_days for o in cand.reports))
         for other in cand.reports:
             if days_apart(report, other) > settings.window_days:
                 continue
-            got = score(report, other, settings)
+            got = score(report, other, settings, event_days=event_days)
             if best is None or got.total > best.total:
                 best, best_event = got, cand.event_id
     if best is not None and best.total >= settings.threshold:

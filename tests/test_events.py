@@ -70,6 +70,9 @@ def test_names_leave_out_the_case_vocabulary_and_sentence_starts() -> None:
         ("On Tuesday, Nov. 21, 2024, the chamber", date(2024, 12, 2), {date(2024, 11, 21)}),
         ("a December 14 report", date(2021, 1, 10), {date(2020, 12, 14)}),  # last year's
         ("on February 30", date(2021, 3, 1), set()),
+        # a preview names the coming days: within a month ahead, they are this year's
+        ("a hearing tomorrow, 11 and 12 Jan", date(2024, 1, 10), {date(2024, 1, 12)}),
+        ("a hearing on 12 Jan", date(2023, 12, 30), {date(2024, 1, 12)}),
         ("no date here", date(2021, 3, 1), set()),
     ],
 )
@@ -230,3 +233,25 @@ def test_a_decision_reported_as_a_refusal_is_a_small_disagreement_a_debate_and_a
         SETTINGS.act_conflict - SETTINGS.act_related
     )
     assert SETTINGS.act_related < SETTINGS.act_conflict
+
+
+def test_the_days_of_an_event_are_those_all_its_reports_name() -> None:
+    """A preview of hearings names their day; the application's event named its own day in
+    one report, not in the closest one: the event's days still tell them apart."""
+    filed = Report(
+        vector=_vector(0),
+        day=date(2023, 12, 29),
+        act="file",
+        names=frozenset(),
+        act_days=frozenset({date(2023, 12, 29)}),
+    )
+    closest = Report(vector=_vector(0), day=date(2024, 1, 4), act=None, names=frozenset())
+    preview = Report(
+        vector=_vector(0.8),
+        day=date(2024, 1, 10),
+        act=None,
+        names=frozenset(),
+        act_days=frozenset({date(2024, 1, 12)}),
+    )
+    assert choose(preview, [Candidate(1, [filed, closest])], SETTINGS).event_id is None
+    assert choose(preview, [Candidate(1, [closest])], SETTINGS).event_id == 1
