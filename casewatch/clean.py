@@ -21,10 +21,10 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from casewatch import links
 from casewatch.text import collapse, fold
 
 # A private-use character marks block boundaries while the tree is flattened.
@@ -377,19 +377,8 @@ def page_image(html: bytes | str, *, url: str = "") -> str | None:
 
 
 def web_url(value: str, *, base: str = "") -> str | None:
-    """An absolute http(s) URL Discord accepts (no spaces, a host, at most 2048 characters)."""
-    if not value or not isinstance(value, str):
-        return None
-    raw = re.sub(r"\s", "%20", value.strip())
-    try:
-        link = urljoin(base, raw) if base else raw
-        parts = urlsplit(link)
-        host = parts.hostname
-    except ValueError:
-        return None
-    if parts.scheme.lower() in ("http", "https") and host and len(link) <= 2048:
-        return link
-    return None
+    """A picture's address Discord shows: http(s), a host, at most 2048 characters."""
+    return links.web_url(value, base=base, max_length=links.URL_MAX)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,7 +12,33 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import unquote_plus, urljoin, urlsplit
+
+# Discord refuses an embed url longer than this (and a 400 would hold the alert back).
+URL_MAX = 2048
+
+
+def web_url(value: object, *, base: str = "", max_length: int | None = None) -> str | None:
+    """An absolute http(s) address Discord accepts, or None: feed text is untrusted.
+
+    Discord answers 400 to an embed whose url has spaces or no host (the alert would wait), so
+    inner spaces are escaped and an address without a host is none; `max_length` for pictures.
+    """
+    if not value or not isinstance(value, str):
+        return None
+    raw = re.sub(r"\s", "%20", value.strip())
+    try:
+        link = urljoin(base, raw) if base else raw
+        parts = urlsplit(link)
+        host = parts.hostname
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    if max_length is not None and len(link) > max_length:
+        return None
+    return link
+
 
 _GOOGLE_NEWS_OPAQUE = ("/rss/articles/", "/articles/", "/__i/rss/rd/articles/", "/read/")
 _GOOGLE = re.compile(r"google\.(com|co)(\.[a-z]{2})?|google\.[a-z]{2}")  # after "www." is gone

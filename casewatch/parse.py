@@ -11,13 +11,12 @@ import codecs
 import html
 import io
 import json
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 from xml.sax import SAXParseException
 
 import feedparser
@@ -269,10 +268,10 @@ def _entry_from_feedparser(raw: dict[str, Any], feed_language: str | None) -> En
             break
     # dict.get skips feedparser's deprecated fallback of `updated` to `published`.
     updated = _from_struct(dict.get(raw, "updated_parsed"))
-    link = _web_link(raw.get("link"))
+    link = links.web_url(raw.get("link"))
     if link:
         # Search engines link through their own redirects: readers get the article itself.
-        link = _web_link(links.article_url(link)) or link
+        link = links.web_url(links.article_url(link)) or link
     summary_html = str(raw.get("summary") or "")
     return Entry(
         title=title,
@@ -375,24 +374,6 @@ def _from_struct(value: time.struct_time | None) -> datetime | None:
         return None
 
 
-def _web_link(value: object, base: str = "") -> str | None:
-    """An http(s) link, or None: feed text is untrusted and only web links are worth posting."""
-    if not value or not isinstance(value, str):
-        return None
-    # Discord refuses an embed whose url has spaces or no host (400, and the alert would wait):
-    # inner spaces are escaped, a link without a host is no link.
-    raw = re.sub(r"\s", "%20", value.strip())
-    try:
-        link = urljoin(base, raw) if base else raw
-        parts = urlsplit(link)
-        host = parts.hostname
-    except ValueError:  # e.g. an unbalanced IPv6 bracket
-        return None
-    if parts.scheme.lower() in ("http", "https") and host:
-        return link
-    return None
-
-
 def _language(value: object) -> str | None:
     if not value or not isinstance(value, str):
         return None
@@ -457,7 +438,7 @@ def _entry_from_json(item: dict[str, Any], base: str, feed_language: str | None)
     tags = [collapse(str(t)) for t in item.get("tags") or [] if isinstance(t, str | int)]
     item_id = item.get("id")
     updated = _from_rfc3339(item.get("date_modified"), "date_modified")
-    link = _web_link(item.get("url") or item.get("external_url"), base)
+    link = links.web_url(item.get("url") or item.get("external_url"), base=base)
     image = None
     for key in ("image", "banner_image"):
         value = item.get(key)
