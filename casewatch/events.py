@@ -49,7 +49,7 @@ _ACT_VERBS: dict[str, str] = {
         "rejett ecart "
         "rechaz descart desestim niega archiv frena "
         "respinge "
-        "lehnt weist stoppt "
+        "lehnt weist stoppt schliesst "
         "reddet "
         "拒绝 驳回"
     ),
@@ -68,7 +68,7 @@ _ACT_VERBS: dict[str, str] = {
         "votent adopte reconnai "
         "vota votan aprueb aprobo reconoc "
         "stimmt "
-        "oyla "
+        "oyla tanid tanir "
         "投票 通过"
     ),
     "report": (
@@ -227,18 +227,18 @@ _MONTHS = {
     name: number
     for number, names_ in enumerate(
         (
-            "january jan enero janvier januar ocak",
-            "february feb febrero fevrier februar subat",
-            "march mar marzo mars marz mart",
-            "april apr abril avril nisan",
-            "may mayo mai mayis",
-            "june jun junio juin juni haziran",
-            "july jul julio juillet juli temmuz",
+            "january jan enero janvier januar ocak gennaio janeiro",
+            "february feb febrero fevrier februar subat febbraio fevereiro",
+            "march mar marzo mars marz mart marco",
+            "april apr abril avril nisan aprile",
+            "may mayo mai mayis maggio maio",
+            "june jun junio juin juni haziran giugno junho",
+            "july jul julio juillet juli temmuz luglio julho",
             "august aug agosto aout agustos",
-            "september sept sep septiembre septembre eylul",
-            "october oct octubre octobre oktober ekim",
-            "november nov noviembre novembre kasim",
-            "december dec diciembre decembre dezember aralik",
+            "september sept sep septiembre septembre eylul settembre setembro",
+            "october oct octubre octobre oktober ekim ottobre outubro",
+            "november nov noviembre novembre kasim novembro",
+            "december dec diciembre decembre dezember aralik dicembre dezembro",
         ),
         start=1,
     )

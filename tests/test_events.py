@@ -43,6 +43,8 @@ SETTINGS = EventSettings()
         ("Un tribunal argentino frena un juicio contra China", "refuse"),
         ("Haftbefehl gegen Netanjahu beantragt", "file"),
         ("Thailand's deportation of Uyghurs sparks outcry", "deport"),  # a reaction: no act
+        ("IStGH schließt Ermittlungen gegen China aus", "refuse"),  # rules out
+        ("İngiliz Parlamentosu soykırım olarak tanıdı", "vote"),  # recognised
         ("Evidence of shameful abuses against Uyghurs", None),
     ],
 )
@@ -69,6 +71,7 @@ def test_names_leave_out_the_case_vocabulary_and_sentence_starts() -> None:
         ("26th January ICJ orders Israel", date(2024, 3, 8), {date(2024, 1, 26)}),
         ("On Tuesday, Nov. 21, 2024, the chamber", date(2024, 12, 2), {date(2024, 11, 21)}),
         ("a December 14 report", date(2021, 1, 10), {date(2020, 12, 14)}),  # last year's
+        ("Il 13 settembre si è conclusa", date(2021, 9, 14), {date(2021, 9, 13)}),
         ("on February 30", date(2021, 3, 1), set()),
         # a preview names the coming days: within a month ahead, they are this year's
         ("a hearing tomorrow, 11 and 12 Jan", date(2024, 1, 10), {date(2024, 1, 12)}),

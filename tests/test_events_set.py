@@ -38,15 +38,7 @@ NOT_JOINED_TODAY: set[tuple[str, str]] = {
         "icc-otp-report-2020",
         "Der Internationale Strafgerichtshof: Lehnt Klagen gegen China ab, aber verfolgt Israel weiter",
     ),
-    (
-        "icc-otp-report-2020",
-        "IStGH schließt Ermittlungen zu Chinas Zwangsinhaftierung von Uiguren aus",
-    ),
     ("ohchr-xinjiang-assessment-2022", "Evidence of shameful abuses against Uyghurs"),
-    (
-        "uk-commons-genocide-vote-2021",
-        'İngiliz Parlamentosu, Çin\'in Uygur Türklerine Baskısını "soykırım" Olarak Tanıdı',
-    ),
     (
         "uyghur-tribunal-judgment-2021",
         "A letter to Sir Geoffrey Nice: Don’t get upset for failure of ‘Uyghur Tribunal’",
@@ -126,6 +118,6 @@ def test_a_report_joins_its_developments_event_across_languages(result: Replay, 
 def test_the_set_stays_within_the_measured_quality(result: Replay) -> None:
     """Figures of today's grouping (bench/events.py): a change may only improve them."""
     developments = len(result.developments)
-    assert result.extra_alerts <= 13, result.alerts_per_development.most_common(5)
+    assert result.extra_alerts <= 11, result.alerts_per_development.most_common(5)
     assert len(result.merged) <= 1, sorted(result.merged)
     assert developments >= 40
