@@ -530,7 +530,8 @@ class Monitor:
             error=error,
             status=status,
         )
-        log.warning("source %s failed (%d in a row): %s", src["name"], count, error)
+        # the cycle report lists it and the failing notice says it once: not a warning per poll
+        log.info("source %s failed (%d in a row): %s", src["name"], count, error)
         fresh = sources.get(self.db, src["id"]) or {}
         if count >= self.config.defaults.failing_after and not fresh.get("failing_notified"):
             self._notice(src, "failing", f"{count} polls in a row: {error[:200]}")

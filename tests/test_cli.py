@@ -482,3 +482,14 @@ async def test_a_tried_feed_alerts_the_terminal_not_the_channels_of_a_later_run(
             "SELECT d.type FROM outbox o JOIN destinations d ON d.id = o.destination_id"
         ).fetchall()
     assert reached == [("console",)]  # printed here; nothing queued for the channel
+
+
+async def test_a_failing_source_is_reported_once_per_cycle_not_also_as_a_log_warning(
+    tmp_path: Path,
+) -> None:
+    dead = "http://127.0.0.1:9/feed.xml"  # the discard port: nothing listens there
+    (tmp_path / "feeds.yaml").write_text(CONFIG.format(url=dead), encoding="utf-8")
+    code, out, err = await bot(tmp_path, "poll", "--once")
+    assert "failed: Loopback feed" in err
+    assert err.count(dead) == 1, err
+    assert "WARNING" not in err, err
