@@ -217,7 +217,8 @@ class Monitor:
                 cfg = self.source_config(
                     {
                         "url": e["source_url"] or "",
-                        "name": "",
+                        # a tried feed is neither configured nor this process's: name it
+                        "name": display_name(e["source_url"] or "") or "unknown source",
                         "kind": e["source_kind"] or "news",
                         "format": "feed",
                     }

@@ -493,3 +493,16 @@ async def test_a_failing_source_is_reported_once_per_cycle_not_also_as_a_log_war
     assert "failed: Loopback feed" in err
     assert err.count(dead) == 1, err
     assert "WARNING" not in err, err
+
+
+async def test_commands_still_answer_after_a_tried_feed_added_a_court_development_to_the_timeline(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    filing = "Uyghur groups file new ICC complaint over deportations from Tajikistan"
+    trial = feed_server.route("/trial.xml", rss([item(5, filing)]))
+    (tmp_path / "feeds.yaml").write_bytes((ROOT / "feeds.yaml").read_bytes())  # the real rules
+    code, out, err = await bot(tmp_path, "poll", "--once", "--backfill", "--source", trial)
+    assert code == 0 and "[court]" in out, err
+    code, out, err = await bot(tmp_path, "latest")
+    assert code == 0 and "Traceback" not in err, err
+    assert filing in out
