@@ -157,11 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--page", type=int, default=1)
     p.add_argument("--per-page", type=int, default=10)
 
-    p = sub.add_parser("story", help="every outlet of one story")
+    p = sub.add_parser("story", help="every report of the development (event) a story belongs to")
     _common(p)
     p.add_argument("story_id", type=int)
 
-    p = sub.add_parser("why", help="why an item was kept or dropped")
+    p = sub.add_parser("why", help="why an item was kept or dropped, and which event it joined")
     _common(p)
     p.add_argument("item_id", type=int)
 

@@ -506,3 +506,11 @@ async def test_commands_still_answer_after_a_tried_feed_added_a_court_developmen
     code, out, err = await bot(tmp_path, "latest")
     assert code == 0 and "Traceback" not in err, err
     assert filing in out
+
+
+def test_help_of_story_and_why_speaks_of_the_development_as_the_readme_does() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    helps = {a.dest: a.help for a in sub._choices_actions}  # type: ignore[attr-defined]
+    assert "development" in (helps["story"] or "")
+    assert "event" in (helps["why"] or "")
