@@ -646,7 +646,8 @@ async def cmd_merge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             _print_json(done.__dict__, out)
         else:
             out.write(
-                f"event {done.merged} joined event {done.event_id} ({done.stories} stories moved);"
+                f"event {done.merged} joined event {done.event_id}"
+                f" ({plural(done.stories, 'story', 'stories')} moved);"
                 " its alert is updated\n"
             )
         return EXIT_OK

@@ -172,7 +172,7 @@ async def test_bot_py_split_merge_story_and_why_are_the_console_twins(
     split = json.loads(out)
     assert code == 0 and split["item_id"] == second
     code, out, _ = await run("merge", str(split["event_id"]), str(preview))
-    assert code == 0 and "joined event" in out
+    assert code == 0 and "joined event" in out and "(1 story moved)" in out
     code, _, err = await run("merge", "999", str(preview))
     assert code != 0 and err.strip() == "merge: event 999: no such event"
     code, _, err = await run("split", "999")
