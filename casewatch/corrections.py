@@ -13,7 +13,8 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from storage import destinations, events, items, outbox, stories
+from storage import events, items, outbox, stories
+from storage.timeutil import parse_iso
 
 
 class CorrectionError(ValueError):
@@ -57,13 +58,9 @@ def split_item(db: Database, item_id: int, *, now: datetime) -> Split:
                 kind=item["kind"],
                 relevant=True,
                 now=now,
-                published_at=None,
+                published_at=parse_iso(item["published_at"]),
                 summary=item["summary"] or "",
                 signature=None,
-            )
-            db.execute(
-                "UPDATE stories SET published_at = ? WHERE id = ?",
-                (item["published_at"], new_story),
             )
             events.move_item(db, item_id, new_story)
             stories.attach_item(db, new_story, now=now)
@@ -88,10 +85,8 @@ def split_item(db: Database, item_id: int, *, now: datetime) -> Split:
             # The event's alert was this story's: its message now shows the story alone, and
             # the rest of the event, another development, gets an alert of its own.
             rest = events.stories_of(db, old_event)
-            db.execute(
-                "UPDATE events SET alert_story_id = ? WHERE id = ?", (rest[0]["id"], old_event)
-            )
-            db.execute("UPDATE events SET alert_story_id = ? WHERE id = ?", (new_story, new_event))
+            events.set_alert_story(db, old_event, int(rest[0]["id"]))
+            events.set_alert_story(db, new_event, new_story)
             _rearm(db, new_event, now)
             _alert(db, int(rest[0]["id"]), str(rest[0]["kind"]), now)
         else:
@@ -115,40 +110,15 @@ def merge_events(db: Database, first: int, second: int, *, now: datetime) -> Mer
         moved = events.move_stories(db, int(other["id"]), int(keep["id"]))
         _rearm(db, int(keep["id"]), now)
         # The merged event's own alert, if it was posted, now shows the whole event too.
-        for row in outbox.delivered_alerts_for_story(db, int(other["alert_story_id"])):
-            outbox.rearm(
-                db,
-                destination_id=row["destination_id"],
-                kind="update",
-                ref=f"story:{other['alert_story_id']}",
-                story_id=int(other["alert_story_id"]),
-                now=now,
-            )
+        outbox.rearm_story_updates(db, int(other["alert_story_id"]), now=now)
     return Merge(int(keep["id"]), int(other["id"]), moved)
 
 
 def _rearm(db: Database, event_id: int, now: datetime) -> None:
     alert_story = events.alert_story_of(db, event_id)
-    if alert_story is None:
-        return
-    for row in outbox.delivered_alerts_for_story(db, alert_story):
-        outbox.rearm(
-            db,
-            destination_id=row["destination_id"],
-            kind="update",
-            ref=f"story:{alert_story}",
-            story_id=alert_story,
-            now=now,
-        )
+    if alert_story is not None:
+        outbox.rearm_story_updates(db, alert_story, now=now)
 
 
 def _alert(db: Database, story_id: int, kind: str, now: datetime) -> None:
-    for dest in destinations.alert_targets(db, kind):
-        outbox.enqueue(
-            db,
-            destination_id=dest["id"],
-            kind="alert",
-            ref=f"story:{story_id}",
-            story_id=story_id,
-            now=now,
-        )
+    outbox.alert_story(db, story_id, kind=kind, now=now)

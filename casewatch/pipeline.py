@@ -39,8 +39,8 @@ from casewatch.pages import parse_page
 from casewatch.relevance import RuleEngine
 from casewatch.sourcelist import display_name
 from casewatch.text import fold
-from storage import destinations, items, outbox, sources, stories, timeline
 from storage import events as stored_events
+from storage import items, outbox, sources, stories, timeline
 from storage import notices as notice_store
 from storage.db import is_busy
 from storage.sources import SourceSpec
@@ -887,30 +887,18 @@ class Monitor:
         return dest_type in self.trial_outputs
 
     def _enqueue_alerts(self, story_id: int, kind: str, src: dict | None = None) -> None:
-        now = self.clock.now()
-        for dest in destinations.alert_targets(self.db, kind):
-            if not self._reaches(src, dest["type"]):
-                continue
-            outbox.enqueue(
-                self.db,
-                destination_id=dest["id"],
-                kind="alert",
-                ref=f"story:{story_id}",
-                story_id=story_id,
-                now=now,
-            )
+        outbox.alert_story(
+            self.db,
+            story_id,
+            kind=kind,
+            now=self.clock.now(),
+            reaches=lambda dest_type: self._reaches(src, dest_type),
+        )
 
     def _rearm_updates(self, story_id: int, src: dict | None = None) -> None:
-        now = self.clock.now()
-        for row in outbox.delivered_alerts_for_story(self.db, story_id):
-            dest = destinations.get(self.db, int(row["destination_id"])) if src else None
-            if dest is not None and not self._reaches(src, str(dest["type"])):
-                continue
-            outbox.rearm(
-                self.db,
-                destination_id=row["destination_id"],
-                kind="update",
-                ref=f"story:{story_id}",
-                story_id=story_id,
-                now=now,
-            )
+        outbox.rearm_story_updates(
+            self.db,
+            story_id,
+            now=self.clock.now(),
+            reaches=(lambda dest_type: self._reaches(src, dest_type)) if src else None,
+        )

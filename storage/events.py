@@ -255,6 +255,11 @@ def move_item(db: Database, item_id: int, story_id: int) -> None:
     db.execute("UPDATE items SET story_id = ? WHERE id = ?", (story_id, item_id))
 
 
+def set_alert_story(db: Database, event_id: int, story_id: int) -> None:
+    """The story whose alert stands for the event (a split moves it)."""
+    db.execute("UPDATE events SET alert_story_id = ? WHERE id = ?", (story_id, event_id))
+
+
 def alert_story_of(db: Database, event_id: int) -> int | None:
     row = db.execute("SELECT alert_story_id FROM events WHERE id = ?", (event_id,)).fetchone()
     return None if row is None else int(row[0])

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlite_utils import Database
 
-from storage import settings
+from storage import destinations, settings
 from storage.db import one, rows
 from storage.timeutil import iso
 
@@ -50,6 +51,47 @@ def rearm(
         " attempts = 0, next_attempt_at = excluded.next_attempt_at, last_error = NULL",
         (destination_id, kind, ref, story_id, iso(now), iso(now)),
     )
+
+
+def alert_story(
+    db: Database,
+    story_id: int,
+    *,
+    kind: str,
+    now: datetime,
+    reaches: Callable[[str], bool] | None = None,
+) -> None:
+    """Queue a story's alert for every destination taking alerts of `kind` (and, when given,
+    of a type `reaches` accepts)."""
+    for dest in destinations.alert_targets(db, kind):
+        if reaches is None or reaches(str(dest["type"])):
+            enqueue(
+                db,
+                destination_id=dest["id"],
+                kind="alert",
+                ref=f"story:{story_id}",
+                story_id=story_id,
+                now=now,
+            )
+
+
+def rearm_story_updates(
+    db: Database, story_id: int, *, now: datetime, reaches: Callable[[str], bool] | None = None
+) -> None:
+    """Edit every posted alert of a story (a report joined it, an admin corrected its event)."""
+    for row in delivered_alerts_for_story(db, story_id):
+        if reaches is not None:
+            dest = destinations.get(db, int(row["destination_id"]))
+            if dest is not None and not reaches(str(dest["type"])):
+                continue
+        rearm(
+            db,
+            destination_id=row["destination_id"],
+            kind="update",
+            ref=f"story:{story_id}",
+            story_id=story_id,
+            now=now,
+        )
 
 
 def pending(db: Database, *, now: datetime, types: tuple[str, ...], limit: int = 100) -> list[dict]:
