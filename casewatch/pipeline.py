@@ -134,6 +134,20 @@ def plausible_date(
     return when
 
 
+def entry_day(day: str, seen: str | None, *, now: datetime, earliest: date) -> str | None:
+    """The day of a timeline entry added from the feeds: its own when it can be true, else the
+    day its report was first seen (an earlier version stored a feed's 1970 or 2099 as the
+    development's day), else None (nothing sane to show: the entry goes)."""
+    for candidate in (day, (seen or "")[:10]):
+        try:
+            when = date.fromisoformat(candidate)
+        except ValueError:
+            continue
+        if earliest <= when <= (now + timedelta(days=1)).date():
+            return candidate
+    return None
+
+
 def timeline_day(published: datetime | None, now: datetime) -> str:
     """The timeline date of a development: the day it was published, or today when it has no
     date or claims a moment after now (a feed's clock or time zone gone wrong)."""
@@ -212,8 +226,16 @@ class Monitor:
         with a clean link (a day of polling once added 28: news, copies, redirect links)."""
         gone: list[int] = []
         stories_seen: set[int] = set()
+        now, earliest = self.clock.now(), self.config.case.start or EARLIEST_DATE
         with self.db.atomic():
             for e in timeline.auto_entries(self.db):
+                day = entry_day(e["date"], e["fetched_at"], now=now, earliest=earliest)
+                if day is None:
+                    gone.append(int(e["id"]))
+                    continue
+                if day != e["date"]:
+                    timeline.set_date(self.db, int(e["id"]), day)
+                    e["date"] = day
                 cfg = self.source_config(
                     {
                         "url": e["source_url"] or "",

@@ -72,7 +72,7 @@ def auto_entries(db: Database) -> list[dict]:
     return rows(
         db,
         "SELECT timeline.id, timeline.date, timeline.url, items.title, items.summary,"
-        " items.story_id, sources.url AS source_url, sources.kind AS source_kind"
+        " items.story_id, items.fetched_at, sources.url AS source_url, sources.kind AS source_kind"
         " FROM timeline LEFT JOIN items ON items.id = timeline.item_id"
         " LEFT JOIN sources ON sources.id = items.source_id"
         " WHERE timeline.origin = 'item' ORDER BY timeline.date, timeline.id",
@@ -97,6 +97,10 @@ def remove(db: Database, ids: list[int]) -> None:
 
 def set_url(db: Database, entry_id: int, url: str | None) -> None:
     db.execute("UPDATE timeline SET url = ? WHERE id = ?", (url, entry_id))
+
+
+def set_date(db: Database, entry_id: int, day: str) -> None:
+    db.execute("UPDATE timeline SET date = ? WHERE id = ?", (day, entry_id))
 
 
 def sync_configured(db: Database, events: list[dict]) -> None:

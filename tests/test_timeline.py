@@ -197,6 +197,26 @@ async def test_entries_added_under_earlier_rules_are_judged_again_at_start(
         assert kept["title"] == "old entry 0" and kept["url"] is None
 
 
+async def test_impossible_days_stored_by_an_earlier_version_become_the_day_it_was_seen(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    clock = FakeClock(START)
+    a = feed_server.url("/a.xml")
+    async with app_for(tmp_path, [src(a, "A")], clock=clock, relevance=COURT_RULES) as app:
+        await poll_twice(app, clock, feed_server, {"/a.xml": [item(1, FILING)]})
+        [entry] = auto_entries(app)
+        seen = clock.now().date().isoformat()
+        for day in ("1970-01-01", "2099-12-31", "0001-01-01"):
+            app.db.execute("UPDATE timeline SET date = ? WHERE id = ?", (day, entry["id"]))
+            app.monitor.sync_config()
+            [entry] = auto_entries(app)
+            assert entry["date"] == seen, day
+        # a sane day of its own is kept, not replaced by the day it was seen
+        app.db.execute("UPDATE timeline SET date = '2026-02-27' WHERE id = ?", (entry["id"],))
+        app.monitor.sync_config()
+        assert [e["date"] for e in auto_entries(app)] == ["2026-02-27"]
+
+
 async def test_two_stories_of_one_development_are_one_timeline_entry(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
