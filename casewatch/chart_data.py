@@ -35,12 +35,12 @@ def activity_caption(totals: dict, *, title: str, since: datetime | None, now: d
         return f"{title}: nothing relevant stored yet."
     days = max(1, (now - start) // timedelta(days=1))
     span = plural(days // 7, "week") if days >= 14 else plural(days, "day")
-    court = int(totals["court"])
+    developments, court = int(totals["developments"]), int(totals["court"])
+    # Developments (events), not stories: five outlets' wordings of one development are one.
     return (
         f"{title}: coverage per week, {start:%Y-%m-%d} to {now:%Y-%m-%d} ({span}): "
-        f"{plural(int(totals['stories']), 'story', 'stories')}"
-        f" ({plural(court, 'court development')}) from "
-        f"{plural(int(totals['reports']), 'relevant report')}."
+        f"{plural(developments, 'development')} ({court} court, {developments - court} news)"
+        f" from {plural(int(totals['reports']), 'relevant report')}."
     )
 
 

@@ -24,7 +24,13 @@ from casewatch.config import ConfigError, load_config, parse_duration
 from casewatch.delivery import ConsoleDelivery, WebhookDelivery
 from casewatch.digest import build_digest, digest_text
 from casewatch.text import plural
-from casewatch.views import alert_json, alert_view, event_lines, event_stories
+from casewatch.views import (
+    alert_json,
+    event_lines,
+    event_stories,
+    latest_developments,
+    other_outlets,
+)
 from storage import destinations, items, outbox, sources, stories, timeline
 from storage.db import StoreError, explain, inspect_store
 from storage.timeutil import parse_iso
@@ -144,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     _source_args(p)
 
-    p = sub.add_parser("latest", help="the newest relevant stories")
+    p = sub.add_parser("latest", help="the newest developments (events), one line each")
     _common(p)
     p.add_argument("--count", type=int, default=5)
     p.add_argument("--kind", choices=["news", "court"])
@@ -463,19 +469,28 @@ async def cmd_latest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         count = max(1, min(args.count, LATEST_MAX))
         if args.count > LATEST_MAX:
             err.write(f"latest: showing the newest {LATEST_MAX} (the most it lists at once)\n")
-        found = stories.latest(app.db, count=count, kind=args.kind)
-        views = [alert_view(app.db, int(s["id"])) for s in found]
-        for v in views:
-            if v is None:
-                continue
-            if args.json:
+        # One entry per development (event), however many outlets' wordings it has.
+        views = latest_developments(app.db, count=count, kind=args.kind)
+        if args.json:
+            for v in views:
                 _print_json(alert_json(v), out)
-            else:
-                from casewatch.render import alert_text
-
-                out.write(alert_text(v) + "\n\n")
-        if not views and not args.json:
-            out.write("No relevant stories stored yet.\n")
+            return EXIT_OK
+        what = f"{args.kind} " if args.kind else ""
+        if not views:
+            out.write(f"No relevant {what}developments stored yet.\n")
+            return EXIT_OK
+        out.write(
+            f"The newest {plural(len(views), f'{what}development')}"
+            + (" (all there are so far)" if len(views) < count else "")
+            + ":\n"
+        )
+        for v in views:
+            when = v.published or v.first_seen
+            out.write(
+                f"- [{v.kind}] {v.title} — {v.source}{other_outlets(v)},"
+                f" {_fmt_time(when.isoformat())}, story {v.story_id}\n"
+                + (f"  {v.url}\n" if v.url else "")
+            )
         return EXIT_OK
 
     return await _with_app(args, body)

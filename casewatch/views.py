@@ -7,6 +7,7 @@ import json
 from sqlite_utils import Database
 
 from casewatch.render import AlertView
+from casewatch.text import plural
 from storage import events, items, stories
 from storage.timeutil import parse_iso
 
@@ -57,13 +58,27 @@ def alert_view(db: Database, story_id: int) -> AlertView | None:
         published=parse_iso(story["published_at"]),
         first_seen=parse_iso(story["first_seen_at"]) or parse_iso(story["last_seen_at"]),  # type: ignore[arg-type]
         summary=summary,
-        kind=story["kind"],
+        # The alert stands for the development: court when any of its stories is.
+        kind=events.kind_of(db, story_id) or story["kind"],
         matched=matched,
         reason=reason,
         language=(first or {}).get("language"),
         image=image,
         reports=reports,
     )
+
+
+def latest_developments(db: Database, *, count: int, kind: str | None = None) -> list[AlertView]:
+    """The newest developments as their alerts show them (one each, however many outlets'
+    wordings it has): what `latest` and `/case latest` list."""
+    found = events.latest(db, count=count, kind=kind)
+    return [v for v in (alert_view(db, d.alert_story_id) for d in found) if v is not None]
+
+
+def other_outlets(view: AlertView) -> str:
+    """ " +N other outlets" after a development's first outlet ("" when it has one)."""
+    more = len([o for o in view.outlets if o != view.source])
+    return f" +{plural(more, 'other outlet')}" if more else ""
 
 
 def alert_json(view: AlertView) -> dict:

@@ -17,10 +17,16 @@ from casewatch.chart_data import activity
 from casewatch.cli import source_health, why_lines
 from casewatch.config import parse_duration
 from casewatch.text import plural
-from casewatch.views import alert_view, event_lines, event_stories
+from casewatch.views import (
+    alert_view,
+    event_lines,
+    event_stories,
+    latest_developments,
+    other_outlets,
+)
 from cogs.errors import UserError
 from cogs.paging import Pager
-from storage import items, outbox, sources, stories, timeline
+from storage import events, items, outbox, sources, timeline
 from storage.timeutil import parse_iso
 
 if TYPE_CHECKING:
@@ -60,7 +66,7 @@ class CaseCog(
 
     @app_commands.command(name="latest", description="The newest developments in the case")
     @app_commands.describe(
-        count="How many stories (1-50; more than 10 are listed in pages)",
+        count="How many developments (1-50; more than 10 are listed in pages)",
         kind="Only news or only court developments",
     )
     async def latest(
@@ -69,8 +75,8 @@ class CaseCog(
         count: app_commands.Range[int, 1, LATEST_MAX] = 5,
         kind: Literal["news", "court"] | None = None,
     ) -> None:
-        found = stories.latest(self.db, count=count, kind=kind)
-        views = [v for v in (alert_view(self.db, int(s["id"])) for s in found) if v]
+        # One entry per development (event), however many outlets' wordings it has.
+        views = latest_developments(self.db, count=count, kind=kind)
         if not views:
             await interaction.response.send_message(
                 "Nothing stored yet. The first poll may still be running.", ephemeral=True
@@ -78,7 +84,7 @@ class CaseCog(
             return
         what = f"{kind} " if kind else ""
         fewer = (
-            f"Only {plural(len(views), f'{what}story', f'{what}stories')} stored so far."
+            f"Only {plural(len(views), f'{what}development')} stored so far."
             if len(views) < count
             else None
         )
@@ -88,7 +94,7 @@ class CaseCog(
                 content=fewer, embeds=[discord.Embed.from_dict(e) for e in embeds]
             )
             return
-        # Discord shows at most 10 embeds in a message: more stories are listed, in pages.
+        # Discord shows at most 10 embeds in a message: more developments are listed, in pages.
         lines = [
             f"{'⚖️' if v.kind == 'court' else '📰'} "
             + (
@@ -96,19 +102,19 @@ class CaseCog(
                 if v.url
                 else f"**{render.escape_markdown(v.title)}**"
             )
-            + f"\n{render.escape_markdown(v.source)}"
-            + (f" +{len(v.outlets) - 1}" if len(v.outlets) > 1 else "")
+            + f"\n{render.escape_markdown(v.source + other_outlets(v))}"
             + f" · {_when(v.published.isoformat() if v.published else None)} · story {v.story_id}"
             for v in views
         ]
-        pages_text = _chunks(lines, 3800)  # whole stories per page, never a cut link
+        pages_text = _chunks(lines, 3800)  # whole entries per page, never a cut link
 
         def page(n: int) -> tuple[discord.Embed, int]:
             embed = {
-                "title": f"Latest {plural(len(views), f'{what}story', f'{what}stories')}",
+                "title": f"Latest {plural(len(views), f'{what}development')}",
                 "description": pages_text[n],
                 "footer": {
-                    "text": f"page {n + 1}/{len(pages_text)} · /case story <number> for one story"
+                    "text": f"page {n + 1}/{len(pages_text)}"
+                    " · /case story <number> for every report of one"
                     + (f" · {fewer}" if fewer else "")
                 },
             }
@@ -324,11 +330,13 @@ class CaseCog(
     async def about(self, interaction: discord.Interaction) -> None:
         case = self.bot.app.config.case
         n_sources = len(sources.active(self.db))
-        n_stories = stories.count_relevant(self.db)
+        n_developments = events.count_developments(self.db)
         text = (
             f"{render.escape_markdown(case.description or case.name)}\n\n"
-            f"Watching {n_sources} sources; {n_stories} stories stored. Alerts come once per story; "
-            "later outlets are added to the original message. `/case why` explains any item."
+            f"Watching {plural(n_sources, 'source')};"
+            f" {plural(n_developments, 'development')} stored. One alert per development;"
+            " later reports of it are added to the original message."
+            " `/case why` explains any item."
         )
         embed = {
             "title": case.name,

@@ -263,3 +263,82 @@ def set_alert_story(db: Database, event_id: int, story_id: int) -> None:
 def alert_story_of(db: Database, event_id: int) -> int | None:
     row = db.execute("SELECT alert_story_id FROM events WHERE id = ?", (event_id,)).fetchone()
     return None if row is None else int(row[0])
+
+
+@dataclass(frozen=True)
+class Development:
+    """One development as listings show it: its event (None for a story stored before the
+    event stage, or still waiting for it, which counts as a development of its own), the
+    story whose alert stands for it, and its kind."""
+
+    event_id: int | None
+    alert_story_id: int
+    kind: str  # court when any of its stories is a court development, else news
+    first_seen_at: str
+
+
+# A story is the first of its development unless an earlier relevant story shares its event.
+_FIRST_OF_EVENT = (
+    "(s.event_id IS NULL OR NOT EXISTS (SELECT 1 FROM stories o"
+    " WHERE o.event_id = s.event_id AND o.relevant = 1 AND (o.first_seen_at < s.first_seen_at"
+    " OR (o.first_seen_at = s.first_seen_at AND o.id < s.id))))"
+)
+# The kind of a story's development: court when any story of its event is.
+_EVENT_KIND = (
+    "CASE WHEN s.event_id IS NULL THEN s.kind WHEN EXISTS (SELECT 1 FROM stories c"
+    " WHERE c.event_id = s.event_id AND c.relevant = 1 AND c.kind = 'court')"
+    " THEN 'court' ELSE 'news' END"
+)
+
+
+def latest(
+    db: Database, *, count: int = 5, kind: str | None = None, since: datetime | None = None
+) -> list[Development]:
+    """The newest developments, newest first: each once, however many stories (outlets'
+    wordings, languages) it has, ordered by when its first story was seen.
+
+    Walks `stories_first_seen` from the newest and keeps each event's first story, so the cost
+    is that of the stories read until `count` developments are found, not of the archive.
+    """
+    cond = ["s.relevant = 1", _FIRST_OF_EVENT]
+    params: list = []
+    if since is not None:
+        cond.append("s.first_seen_at >= ?")
+        params.append(iso(since))
+    if kind:
+        cond.append(f"{_EVENT_KIND} = ?")
+        params.append(kind)
+    params.append(count)
+    found = db.execute(
+        f"SELECT s.event_id, COALESCE(e.alert_story_id, s.id), {_EVENT_KIND}, s.first_seen_at"
+        " FROM stories s LEFT JOIN events e ON e.id = s.event_id WHERE "
+        + " AND ".join(cond)
+        + " ORDER BY s.first_seen_at DESC, s.id DESC LIMIT ?",
+        tuple(params),
+    ).fetchall()
+    return [
+        Development(
+            event_id=None if r[0] is None else int(r[0]),
+            alert_story_id=int(r[1]),
+            kind=str(r[2]),
+            first_seen_at=str(r[3]),
+        )
+        for r in found
+    ]
+
+
+def kind_of(db: Database, story_id: int) -> str | None:
+    """The kind of a story's development (court when any story of its event is)."""
+    row = db.execute(f"SELECT {_EVENT_KIND} FROM stories s WHERE s.id = ?", (story_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def count_developments(db: Database) -> int:
+    """How many developments the archive holds (a relevant story without an event counts as
+    one of its own)."""
+    row = db.execute(
+        "SELECT (SELECT count(*) FROM events e WHERE EXISTS"
+        " (SELECT 1 FROM stories s WHERE s.event_id = e.id AND s.relevant = 1))"
+        " + (SELECT count(*) FROM stories WHERE relevant = 1 AND event_id IS NULL)"
+    ).fetchone()
+    return int(row[0]) if row else 0

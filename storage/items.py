@@ -246,23 +246,29 @@ def weekly_counts(db: Database, since: datetime | None = None) -> list[dict]:
 
 
 def activity_totals(db: Database, since: datetime | None = None) -> dict[str, Any]:
-    """Relevant items since a moment (or ever): reports, stories, court stories, first day."""
+    """Relevant items since a moment (or ever): reports, developments (events; a story without
+    one counts as its own), court developments (those with a court report), first day."""
     params: tuple = ()
-    cond = "verdict = 'relevant'"
+    cond = "items.verdict = 'relevant'"
     if since is not None:
-        cond += " AND COALESCE(published_at, fetched_at) >= ?"
+        cond += " AND COALESCE(items.published_at, items.fetched_at) >= ?"
         params = (iso(since),)
+    development = (
+        "CASE WHEN stories.event_id IS NOT NULL THEN 'e' || stories.event_id"
+        " ELSE 's' || items.story_id END"
+    )
     row = one(
         db,
-        "SELECT count(*) AS reports, count(DISTINCT story_id) AS stories,"
-        " count(DISTINCT CASE WHEN court = 1 THEN story_id END) AS court,"
-        " min(COALESCE(published_at, fetched_at)) AS first FROM items WHERE " + cond,
+        f"SELECT count(*) AS reports, count(DISTINCT {development}) AS developments,"
+        f" count(DISTINCT CASE WHEN items.court = 1 THEN {development} END) AS court,"
+        " min(COALESCE(items.published_at, items.fetched_at)) AS first"
+        " FROM items LEFT JOIN stories ON stories.id = items.story_id WHERE " + cond,
         params,
     )
     row = row or {}
     return {
         "reports": int(row.get("reports") or 0),
-        "stories": int(row.get("stories") or 0),
+        "developments": int(row.get("developments") or 0),
         "court": int(row.get("court") or 0),
         "first": row.get("first"),
     }

@@ -31,13 +31,13 @@ def test_counts_agree_with_their_noun(n: int, one: str, many: str | None, text: 
 
 
 def test_the_activity_caption_says_the_period_and_what_it_counts() -> None:
-    totals = {"reports": 48, "stories": 30, "court": 1, "first": "2025-01-06T10:00:00+00:00"}
+    totals = {"reports": 48, "developments": 30, "court": 1, "first": "2025-01-06T10:00:00+00:00"}
     caption = activity_caption(
         totals, title="ICC / Uyghurs", since=NOW - timedelta(weeks=26), now=NOW
     )
     assert caption == (
         "ICC / Uyghurs: coverage per week, 2025-09-01 to 2026-03-02 (26 weeks): "
-        "30 stories (1 court development) from 48 relevant reports."
+        "30 developments (1 court, 29 news) from 48 relevant reports."
     )
     # without a window: from the first stored report; short periods in days
     caption = activity_caption(
@@ -47,7 +47,7 @@ def test_the_activity_caption_says_the_period_and_what_it_counts() -> None:
         now=NOW,
     )
     assert "(3 days)" in caption and caption.startswith("T: coverage per week, 2026-02-27")
-    empty = {"reports": 0, "stories": 0, "court": 0, "first": None}
+    empty = {"reports": 0, "developments": 0, "court": 0, "first": None}
     assert activity_caption(empty, title="T", since=None, now=NOW) == (
         "T: nothing relevant stored yet."
     )

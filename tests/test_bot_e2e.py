@@ -241,7 +241,12 @@ async def test_case_commands_answer_from_the_archive(
     twin: DiscordTwin = world["twin"]
     clock = FakeClock(START)
     many = [
-        item(i, f"Uyghur genocide case number {i} before the ICC: lawyers file evidence {i * 7}")
+        item(
+            i,
+            f"Uyghur genocide case number {i} before the ICC: lawyers file evidence {i * 7}",
+            # ten days apart: twelve developments, each its own event (the window is 7 days)
+            when=START - timedelta(days=10 * i),
+        )
         for i in range(1, 13)
     ]
     url = feed_server.route("/f.xml", rss([*many, item(20, CRICKET)]))
@@ -296,7 +301,7 @@ async def test_case_commands_answer_from_the_archive(
 
         res = await twin.invoke("case about", {}, guild=g, channel=ch, member=reader)
         await res.wait_response()
-        assert "Watching 1 sources; 12 stories stored" in res.embeds[0]["description"]
+        assert "Watching 1 source; 12 developments stored" in res.embeds[0]["description"]
 
         res = await twin.autocomplete(
             "case search",

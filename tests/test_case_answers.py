@@ -8,6 +8,7 @@ import contextlib
 import random
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,14 @@ def shared_report(n: int) -> dict[str, Any]:
 
 
 def other_stories(n: int) -> list[dict[str, Any]]:
+    """Two developments of their own: ten days from each other and from every other one (more
+    than the event window), so the event stage never makes them one."""
     return [
-        item(200 + 2 * n + k, f"Uyghur tribunal story {n}-{k}: lawyers file evidence {n * 10 + k}")
+        item(
+            200 + 2 * n + k,
+            f"Uyghur tribunal story {n}-{k}: lawyers file evidence {n * 10 + k}",
+            when=START - timedelta(days=10 * (2 * n + k)),
+        )
         for k in (0, 1)
     ]
 
@@ -50,7 +57,7 @@ def other_stories(n: int) -> list[dict[str, Any]]:
 async def archive_bot(
     twin: DiscordTwin, feed_server: FeedServer, tmp_path: Path
 ) -> AsyncIterator[tuple[TwinBot, App]]:
-    """A bot whose archive holds one story reported by 12 outlets and 24 other stories."""
+    """A bot whose archive holds one story reported by 12 outlets and 24 other developments."""
     urls = [
         feed_server.route(f"/f{n}.xml", rss([shared_report(n), *other_stories(n)]))
         for n in range(1, OUTLETS + 1)
@@ -143,23 +150,27 @@ async def test_a_query_without_words_is_answered_privately_with_a_hint(
         assert twin.messages(place["ch"]) == []  # nothing public
 
 
-async def test_latest_beyond_ten_is_listed_and_says_how_many_exist(
+async def test_latest_beyond_ten_is_listed_and_says_how_many_developments_exist(
     place: dict[str, Any], feed_server: FeedServer, tmp_path: Path
 ) -> None:
     twin: DiscordTwin = place["twin"]
     async with archive_bot(twin, feed_server, tmp_path):
         res = await ask(place, "case latest", {"count": 50})
-        stored = 1 + 2 * OUTLETS
+        stored = 1 + 2 * OUTLETS  # developments: the twelve outlets' one counts once
         embed = res.embeds[0]
-        assert embed["title"] == f"Latest {stored} stories"
-        assert f"Only {stored} stories stored so far" in embed["footer"]["text"]
-        shown = set(re.findall(r"story (\d+)", embed["description"]))
+        assert embed["title"] == f"Latest {stored} developments"
+        assert f"Only {stored} developments stored so far" in embed["footer"]["text"]
+        text = embed["description"]
         nxt = [c for c in _components(res.message) if c.get("label") == "Next"]
         if nxt:  # pages of whole entries, as many as fit an embed
             click = await twin.click(res, nxt[0]["custom_id"], member=place["reader"])
             await click.wait_response()
-            shown |= set(re.findall(r"story (\d+)", click.embeds[0]["description"]))
-        assert len(shown) > 10  # past Discord's 10 embeds a message
+            text += "\n" + click.embeds[0]["description"]
+        shown = re.findall(r"· story (\d+)", text)
+        assert len(shown) == len(set(shown)) == stored  # past Discord's 10 embeds a message
+        # The twelve outlets' development is one entry, its outlets counted.
+        assert text.count("Argentine court lets Uyghur genocide case proceed") == 1
+        assert f"+{OUTLETS - 1} other outlets" in text
 
         res = await ask(place, "case latest", {"count": 3})
         assert len(res.embeds) == 3 and not res.content  # as alerts, nothing to say
@@ -169,11 +180,11 @@ async def test_activity_has_a_caption_with_the_period_and_totals(
     place: dict[str, Any], feed_server: FeedServer, tmp_path: Path
 ) -> None:
     async with archive_bot(place["twin"], feed_server, tmp_path):
-        res = await ask(place, "case activity", {"since": "4w"}, timeout=20)
+        res = await ask(place, "case activity", {"since": "52w"}, timeout=20)
         assert res.message is not None and res.message["attachments"]
         assert re.fullmatch(
-            r".+: coverage per week, \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d \(4 weeks\): "
-            rf"{1 + 2 * OUTLETS} stories \(\d+ court developments?\) from \d+ relevant reports\.",
+            r".+: coverage per week, \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d \(52 weeks\): "
+            rf"{1 + 2 * OUTLETS} developments \(\d+ court, \d+ news\) from \d+ relevant reports\.",
             res.content,
         ), res.content
 

@@ -31,4 +31,4 @@ async def test_search_latest_and_chart_read_well(feed_server: FeedServer, tmp_pa
 
     code, out, err = await bot(tmp_path, "chart", "--out", str(tmp_path / "c.png"), "--since", "4w")
     assert code == 0, err
-    assert out.startswith("test: coverage per week, ") and "1 story (" in out, out
+    assert out.startswith("test: coverage per week, ") and "1 development (" in out, out
