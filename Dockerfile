@@ -1,10 +1,12 @@
-# casewatch: the Discord bot in a container, as a non-root user, database on a volume.
+# casewatch: the Discord bot in a container, as a non-root user, database on a volume (and the
+# cache folder: the sentence model's prepared copy is written once, not at every start).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     CASEWATCH_DB=/data/casewatch.db \
-    CASEWATCH_CONFIG=/app/feeds.yaml
+    CASEWATCH_CONFIG=/app/feeds.yaml \
+    XDG_CACHE_HOME=/data/cache
 
 WORKDIR /app
 COPY requirements.txt constraints.txt ./

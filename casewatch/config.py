@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from casewatch.cachedir import cache_dir
 from casewatch.events import EventSettings
 from casewatch.fetch import FetchSettings
 from casewatch.pages import PageSelectors
@@ -344,12 +345,6 @@ _CACHE_FORMAT = 1  # bump when _plain or the JSON encoding below changes
 _CACHE_KEEP = 8  # files kept: a few configs (or versions of one) at a time
 _DATE_TAG = "$casewatch-date"
 _DATETIME_TAG = "$casewatch-datetime"
-
-
-def cache_dir() -> Path:
-    """Where parsed configs are cached: $XDG_CACHE_HOME/casewatch, else ~/.cache/casewatch."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "casewatch"
 
 
 def _cache_file(digest: str) -> Path:

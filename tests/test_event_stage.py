@@ -174,9 +174,10 @@ async def test_a_story_waiting_for_the_event_stage_survives_a_crash(
         assert [x["type"] for x in await lines_of(app)] == ["alert"]
 
 
-def test_the_sentence_model_loads_and_embeds_with_no_network() -> None:
+def test_the_sentence_model_loads_and_embeds_with_no_network(tmp_path: Path) -> None:
     """In a fresh process where opening any socket fails, the model still loads from the
-    package and gives translations of one headline closer vectors than another story."""
+    package (and prepares its copy), then in another from the prepared copy, and gives
+    translations of one headline closer vectors than another story."""
     code = """
 import socket
 def refuse(*args, **kwargs):
@@ -190,13 +191,26 @@ v = embed.vectors(embed.embed([
     "La cour refuse d'enquêter sur les expulsions",
     "Parliament passes a budget for road repairs",
 ]))
-print(round(float(v[0] @ v[1]), 3), round(float(v[0] @ v[2]), 3), v.shape)
+print(embed.loaded_from(), round(float(v[0] @ v[1]), 3), round(float(v[0] @ v[2]), 3), v.shape)
 """
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "NO_PROXY": "*"}
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    same, other, shape = done.stdout.split(maxsplit=2)
-    assert float(same) > float(other) + 0.2
-    assert shape.strip() == "(3, 512)"
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "NO_PROXY": "*",
+        "XDG_CACHE_HOME": str(tmp_path),
+    }
+    for expected in ("package", "prepared"):
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        source, same, other, shape = done.stdout.split(maxsplit=3)
+        assert source == expected
+        assert float(same) > float(other) + 0.2
+        assert shape.strip() == "(3, 512)"
