@@ -105,5 +105,6 @@ def _why(choice: events.Choice) -> dict:
         "same_act": best.same_act,
         "acts": list(best.acts) if best.acts else None,
         "shared_names": sorted(best.shared_names),
+        "same_day": best.same_day.isoformat() if best.same_day else None,
         "explain": best.explain(),
     }

@@ -380,7 +380,9 @@ class EventSettings(pydantic.BaseModel, extra="forbid", frozen=True):
     max_names: int = 3
     name_conflict: float = 0.1  # subtracted when both name names or numbers and share none
     day_penalty: float = 0.005  # subtracted per day apart
-    date_bonus: float = 0.15  # added when one names the day of the other ("On June 18, ...")
+    # added when one names the day of the other ("On June 18, ..."), or both say their act
+    # happened on the same day ("am Montag" and "il 13 settembre" of one Monday)
+    date_bonus: float = 0.15
     # subtracted when both name the day of their act ("on Monday", "on Thursday") and the days
     # are more than one apart: two parliaments' votes three days apart
     day_conflict: float = 0.4
@@ -448,6 +450,7 @@ class Score:
     same_act: str | None = None
     acts: tuple[str, str] | None = None  # two different acts
     shared_names: frozenset[str] = field(default_factory=frozenset)
+    same_day: date | None = None  # the day both say their act happened
 
     def explain(self) -> str:
         parts = [f"meaning {self.cosine:.2f}"]
@@ -457,6 +460,8 @@ class Score:
             parts.append(f"different acts: {self.acts[0]} / {self.acts[1]}")
         if self.shared_names:
             parts.append("shared names: " + ", ".join(sorted(self.shared_names)))
+        if self.same_day:
+            parts.append(f"both say it happened on {self.same_day.isoformat()}")
         parts.append(f"{self.days} day{'s' if self.days != 1 else ''} apart")
         return f"score {self.total:.2f} (" + "; ".join(parts) + ")"
 
@@ -476,7 +481,11 @@ def score(
     cosine = float(np.dot(a.vector, b.vector))
     days = days_apart(a, b)
     total = cosine - settings.day_penalty * days
-    if refers(a, b):
+    # Both name the day of their act and it is one day: no two developments of the labelled set
+    # do (while 50 pairs of reports of one development within a week do).
+    named = refers(a, b)
+    same_day = None if named else min(a.act_days & b.act_days, default=None)
+    if named or same_day is not None:
         total += settings.date_bonus
     same_act = a.act if a.act is not None and a.act == b.act else None
     acts = (a.act, b.act) if a.act and b.act and a.act != b.act else None
@@ -497,7 +506,7 @@ def score(
     their_days = b.act_days if event_days is None else event_days
     if a.act_days and their_days and not _near(a.act_days, their_days):
         total -= settings.day_conflict
-    return Score(total, cosine, days, same_act, acts, frozenset(shared))
+    return Score(total, cosine, days, same_act, acts, frozenset(shared), same_day)
 
 
 def _shared_entities(a: Report, b: Report) -> int:

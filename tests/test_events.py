@@ -258,3 +258,29 @@ def test_the_days_of_an_event_are_those_all_its_reports_name() -> None:
     )
     assert choose(preview, [Candidate(1, [filed, closest])], SETTINGS).event_id is None
     assert choose(preview, [Candidate(1, [closest])], SETTINGS).event_id == 1
+
+
+def test_two_reports_saying_their_act_happened_on_one_day_are_closer() -> None:
+    """A state paper's "the second hearing ended on Monday" and another's "on 13 September"
+    tell of one Monday: that agreement counts like a late report naming the day."""
+    monday = date(2021, 9, 13)
+    italian = Report(
+        vector=_vector(0),
+        day=date(2021, 9, 14),
+        act=None,
+        names=frozenset(),
+        act_days=frozenset({monday}),
+    )
+    german = Report(
+        vector=_vector(1.25),  # cos 0.32: alone, not enough
+        day=date(2021, 9, 15),
+        act=None,
+        names=frozenset(),
+        act_days=frozenset({monday}),
+    )
+    choice = choose(german, [Candidate(4, [italian])], SETTINGS)
+    assert choice.event_id == 4
+    assert choice.best is not None
+    assert "both say it happened on 2021-09-13" in choice.best.explain()
+    undated = Report(vector=german.vector, day=german.day, act=None, names=frozenset())
+    assert choose(undated, [Candidate(4, [italian])], SETTINGS).event_id is None

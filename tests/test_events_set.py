@@ -43,18 +43,10 @@ NOT_JOINED_TODAY: set[tuple[str, str]] = {
         "uyghur-tribunal-judgment-2021",
         "A letter to Sir Geoffrey Nice: Don’t get upset for failure of ‘Uyghur Tribunal’",
     ),
-    (
-        "uyghur-tribunal-judgment-2021",
-        "La Chine responsable du génocide des Ouïghours, selon plusieurs experts",
-    ),
     ("uyghur-tribunal-judgment-2021", "Tribunal ouïghour : et le verdict est génocide"),
     (
         "uyghur-tribunal-second-hearings-2021",
         "Il “tribunale speciale uygur” ha calpestato i risultati degli affari antiterroristici del mondo",
-    ),
-    (
-        "uyghur-tribunal-second-hearings-2021",
-        "„Uiguren-Tribunal“: eine Farce der globalen Terrorbekämpfung",
     ),
 }
 
@@ -118,6 +110,6 @@ def test_a_report_joins_its_developments_event_across_languages(result: Replay, 
 def test_the_set_stays_within_the_measured_quality(result: Replay) -> None:
     """Figures of today's grouping (bench/events.py): a change may only improve them."""
     developments = len(result.developments)
-    assert result.extra_alerts <= 11, result.alerts_per_development.most_common(5)
+    assert result.extra_alerts <= 9, result.alerts_per_development.most_common(5)
     assert len(result.merged) <= 1, sorted(result.merged)
     assert developments >= 40
