@@ -272,6 +272,15 @@ _UNDEFINED_ENTITY = re.compile(
     rb"|(&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)[^\s;<&]{0,12};?)",
     re.S,
 )
+_FAST_CAPS = (
+    ("tags", 100),
+    ("enclosures", 20),
+    ("media_content", 20),
+    ("media_thumbnail", 20),
+    ("content", 10),
+)
+_ITEM = re.compile(rb"<(item|entry)\b.*?</\1>", re.S)
+_TEXT_FIELD = re.compile(rb"<(title|description|summary)[\s>/]")
 _GUID = re.compile(rb"<guid\b([^>]*)>(.*?)</guid>", re.S)
 _PERMALINK = re.compile(rb"\bispermalink\s*=\s*[\"']([^\"']*)", re.I)
 # An Atom title, subtitle or summary: its attributes and, from the first '&' or '<' of its text on
@@ -304,6 +313,15 @@ def fast_path(
             return None, f"feedparser-rs format {version!r} not taken"
         rss = version.startswith("rss")
         feed = parsed.feed
+        for item in _ITEM.finditer(body):
+            names = _TEXT_FIELD.findall(item.group(0))
+            if len(names) != len(set(names)):
+                # feedparser-rs keeps an item's last title or description, feedparser its first
+                # (and makes a second description part of the content).
+                return None, "an entry with two titles, descriptions or summaries"
+        if not rss and any(len(entry.authors) > 1 for entry in parsed.entries):
+            # feedparser names an Atom entry's last author, feedparser-rs its first.
+            return None, "an Atom entry with several authors"
         if not rss and feed.authors:
             # feedparser-rs gives the feed's author to entries without their own (as RFC 4287
             # says), feedparser does not.
@@ -314,6 +332,17 @@ def fast_path(
             # Atom text without a type is plain text; feedparser-rs reads titles and summaries
             # as HTML, which only matters when an entity, CDATA or an element is in them.
             return None, "Atom text without a type holding markup characters"
+        for entry in parsed.entries:
+            if any(len(entry[field]) >= cap for field, cap in _FAST_CAPS):
+                # feedparser-rs keeps at most `cap` of them without a word; feedparser keeps all.
+                return None, "more tags, enclosures, media or contents than feedparser-rs keeps"
+        if any(
+            entry.link == "" or any(not enclosure.href for enclosure in entry.enclosures)
+            for entry in parsed.entries
+        ):
+            # feedparser-rs blanks links to internal hosts (loopback, private, link-local):
+            # whether those are followed is casewatch's decision (fetch.allow_internal).
+            return None, "a link feedparser-rs blanks (an internal host) or an empty one"
         shaped = {
             "version": version,
             "bozo": 0,
@@ -443,8 +472,13 @@ def _describe_bozo(exc: object) -> str:
 
 def _entry_from_feedparser(raw: dict[str, Any], feed_language: str | None) -> Entry:
     title = _plain(raw.get("title"), raw.get("title_detail"))
-    described = _report(raw.get("summary"), raw.get("summary_detail"), title)
     parts = [part for part in raw.get("content") or [] if part.get("value")]
+    summary_detail = raw.get("summary_detail")
+    if summary_detail is None and parts and raw.get("summary") == parts[0].get("value"):
+        # feedparser copies an Atom entry's content into a missing summary, but not its type:
+        # HTML content read as text put its tags in the lead.
+        summary_detail = parts[0]
+    described = _report(raw.get("summary"), summary_detail, title)
     contents = [_report(part.get("value"), part, title) for part in parts]
     content = "\n\n".join(r.text for r in contents if r.text)
     content_html = "\n".join(str(p.get("value")) for p in parts if "html" in str(p.get("type")))

@@ -13,7 +13,7 @@ from pathlib import Path
 import feedparser_rs
 import pytest
 
-from casewatch.parse import fast_path, parse_feed
+from casewatch.parse import Parser, fast_path, parse_feed
 from tests.feedserver import atom, rss
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
@@ -55,6 +55,8 @@ FAST = [
     "shapes/empty-channel.xml",
     "shapes/utf8-bom.xml",
     "shapes/utf8-undeclared.xml",
+    "shapes/authors.xml",
+    "shapes/atom-authors.xml",
 ]
 
 
@@ -121,6 +123,8 @@ def test_usual_shapes_take_the_fast_path(name: str) -> None:
         # Not well-formed: feedparser's lenient parser recovers the entries.
         ("invalid.xml", None, "undefined entity &"),
         ("broken-entry.xml", "text/xml; charset=utf-16", "served as utf-16"),
+        # feedparser names an Atom entry's last author, feedparser-rs its first.
+        ("shapes/atom-two-authors.xml", None, "an Atom entry with several authors"),
         # JSON Feed is ours; HTML is named as such.
         ("jsonfeed.json", None, "format 'json11' not taken"),
         ("html-page.html", None, "not well-formed for feedparser-rs"),
@@ -141,6 +145,56 @@ def test_self_closing_item_elements_lose_fields_in_the_fast_parser_but_not_in_ou
     result = parse_feed(body, url=URL)
     assert len(result.entries) == 7
     assert result.entries[0].author == "editor@authors.example.org (Jo Editor)"
+
+
+@pytest.mark.parametrize(
+    "link", ["http://127.0.0.1:8080/article", "http://10.1.2.3/a", "http://[::1]/a", ""]
+)
+def test_links_to_internal_hosts_are_kept_as_feedparser_keeps_them(link: str) -> None:
+    # feedparser-rs blanks them; following them or not is casewatch's call (fetch.allow_internal).
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>x</title>'
+        f'<link>{link}</link><enclosure url="{link or "http://10.0.0.1/p.jpg"}" type="image/jpeg"/>'
+        "</item></channel></rss>"
+    ).encode()
+    assert fast_path(body)[1] == "a link feedparser-rs blanks (an internal host) or an empty one"
+    slow, fast = both(body, None)
+    assert fast == slow
+    (entry,) = parse_feed(body).entries
+    assert entry.link == (link or None)
+
+
+@pytest.mark.parametrize(
+    ("item", "why"),
+    [
+        pytest.param(
+            "<title>a</title><title>b</title><description>d1</description>"
+            "<description>d2</description>",
+            "an entry with two titles, descriptions or summaries",
+            id="repeated fields",
+        ),
+        pytest.param(
+            "".join(f"<category>t{n}</category>" for n in range(120)),
+            "more tags, enclosures, media or contents than feedparser-rs keeps",
+            id="120 categories",
+        ),
+        pytest.param(
+            "".join(
+                f'<enclosure url="https://a.example/{n}.jpg" type="image/jpeg"/>' for n in range(25)
+            ),
+            "more tags, enclosures, media or contents than feedparser-rs keeps",
+            id="25 enclosures",
+        ),
+    ],
+)
+def test_entries_the_fast_parser_would_cut_short_go_to_feedparser(item: str, why: str) -> None:
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item>'
+        f"<link>https://a.example/1</link>{item}</item></channel></rss>"
+    ).encode()
+    assert fast_path(body)[1] == why
+    slow, fast = both(body, None)
+    assert fast == slow
 
 
 def test_atom_feed_author_is_not_given_to_entries_without_their_own() -> None:
@@ -178,6 +232,14 @@ def test_dates_the_fast_parser_cannot_read_are_read_as_feedparser_reads_them(
     assert fast_path(body)[1] is None
     (entry,) = parse_feed(body).entries
     assert entry.published == expected
+
+
+@pytest.mark.parametrize("parser", ["auto", "feedparser"])
+def test_atom_html_content_without_a_summary_gives_a_lead_without_tags(parser: Parser) -> None:
+    # feedparser copied the content into the summary without its type: the lead showed "<p>".
+    body = (FEEDS / "shapes" / "atom-authors.xml").read_bytes()
+    entry = parse_feed(body, url=URL, parser=parser).entries[1]
+    assert entry.summary == "Zwei Autoren."
 
 
 def test_relative_pictures_in_markup_resolve_against_the_documents_address() -> None:
