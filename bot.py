@@ -8,16 +8,20 @@ Only this file and cogs/ import discord; everything else is the Discord-free cor
 is imported only by the commands that talk to Discord (`run` with DISCORD_TOKEN, `sync`,
 `invite`): importing it costs a good part of a second that `poll`, `search` and the rest would
 pay for nothing. The Discord client itself lives in cogs/client.py.
+
+Nothing is imported at the top of this file either: a feed-parsing worker is a "spawn" process,
+which runs this file again (as `__mp_main__`, not `__main__`) before its first job, and needs
+none of the command line; it imports only what its jobs need (see casewatch.app.OnDemandPool).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from casewatch import cli
-
 if TYPE_CHECKING:
+    from casewatch import cli
     from casewatch.app import App
     from cogs.client import (
         EXTENSIONS,
@@ -55,10 +59,27 @@ class DiscordCommands:
         return print_invite()
 
 
-def main(argv: list[str] | None = None) -> int:
-    from dotenv import load_dotenv
+def dotenv_file() -> str | None:
+    """The `.env` python-dotenv would read: the first one in this file's folder or above it."""
+    folder = os.path.dirname(os.path.abspath(__file__))
+    while True:
+        candidate = os.path.join(folder, ".env")
+        if os.path.isfile(candidate):
+            return candidate
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
 
-    load_dotenv()
+
+def main(argv: list[str] | None = None) -> int:
+    from casewatch import cli
+
+    env_file = dotenv_file()
+    if env_file is not None:  # python-dotenv is imported only when there is a file to read
+        from dotenv import load_dotenv
+
+        load_dotenv(env_file)
     cli.setup_logging()
     return cli.main(argv, discord=DiscordCommands())
 

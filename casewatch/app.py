@@ -13,19 +13,20 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
-
-import aiohttp
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from casewatch.clock import Clock, SystemClock
 from casewatch.config import Config, load_config
 from casewatch.delivery import Dispatcher
 from casewatch.digest import schedule_digests
-from casewatch.fetch import Fetcher, make_session
+from casewatch.fetch import Fetcher
 from casewatch.pipeline import CycleReport, Monitor, ProgressFn
 from storage import destinations, open_store, settings, sources
 from storage.db import explain, is_busy, path_of
+
+if TYPE_CHECKING:
+    import aiohttp
+    from sqlite_utils import Database
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,13 +39,18 @@ class App:
     config: Config
     db: Database
     clock: Clock
-    session: aiohttp.ClientSession
     fetcher: Fetcher
     monitor: Monitor
     dispatcher: Dispatcher
     interval_override: float | None = None
     extra: dict = field(default_factory=dict)
     trials: list[int] = field(default_factory=list)  # sources only tried by this process
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The HTTP session (the fetcher's), made by its first use: a command that fetches
+        nothing never imports aiohttp."""
+        return self.fetcher.session
 
     async def cycle(
         self, *, backfill: bool = False, only_urls: list[str] | None = None
@@ -261,19 +267,17 @@ async def open_app(
         )
     clock = clock or SystemClock()
     db = open_store(db_path)
-    session = make_session(cfg.fetch)
+    fetcher = Fetcher(cfg.fetch, clock=clock)
     workers = cfg.defaults.parse_workers
     parsers = OnDemandPool(workers) if workers else None
     app: App | None = None
     try:
-        fetcher = Fetcher(cfg.fetch, session=session, clock=clock)
         monitor = Monitor(cfg, db, fetcher, clock, rng=rng, progress=progress, executor=parsers)
         monitor.sync_config()
         app = App(
             config=cfg,
             db=db,
             clock=clock,
-            session=session,
             fetcher=fetcher,
             monitor=monitor,
             dispatcher=Dispatcher(db, clock, rng=rng),
@@ -283,7 +287,7 @@ async def open_app(
     finally:
         with contextlib.suppress(Exception):  # never mask the error that got us here
             sources.retire_trials(db, app.trials if app is not None else [])
-        await session.close()
+        await fetcher.close()
         if parsers is not None:
             parsers.shutdown(cancel_futures=True)
         db.close()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING
 
 from casewatch.chart import coverage_chart
 from casewatch.text import plural
 from storage import items, timeline
 from storage.timeutil import parse_iso
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 
 def chart_png(db: Database, *, title: str, since: datetime | None = None) -> bytes:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING
 
 from storage import events, items, outbox, stories
 from storage.timeutil import parse_iso
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 
 class CorrectionError(ValueError):

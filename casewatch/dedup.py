@@ -18,13 +18,15 @@ import zlib
 from collections.abc import Sequence
 from datetime import UTC
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
-
-import numpy as np
 
 from casewatch.links import is_opaque_link, query_pairs, unwrap_redirect
 from casewatch.model import Entry
 from casewatch.text import collapse, fold
+
+if TYPE_CHECKING:  # numpy: imported by the first signature (the parse worker never makes one)
+    import numpy as np
 
 SOURCE_FORMATS = frozenset({"feed", "page", "search"})
 
@@ -573,7 +575,6 @@ def near_duplicate_text(
 # MinHash and LSH bands
 
 _EMPTY = (1 << 32) - 1  # the signature of a text without words; real values stay below it
-_SHIFT = np.uint64(32)
 
 
 def jaccard_estimate(sig_a: Sequence[int], sig_b: Sequence[int]) -> float:
@@ -626,8 +627,21 @@ class MinHasher:
             first, second = struct.unpack("<QQ", raw.digest())
             a.append(first | 1)
             b.append(second)
-        self._a = np.array(a, dtype=np.uint64)[:, None]
-        self._b = np.array(b, dtype=np.uint64)[:, None]
+        self._ab = (a, b)
+        self._arrays: tuple[np.ndarray, np.ndarray, np.uint64] | None = None
+
+    def _permutations(self) -> tuple[np.ndarray, np.ndarray, np.uint64]:
+        """The multipliers, addends (as columns) and shift, built by the first signature."""
+        if self._arrays is None:
+            import numpy as np
+
+            a, b = self._ab
+            self._arrays = (
+                np.array(a, dtype=np.uint64)[:, None],
+                np.array(b, dtype=np.uint64)[:, None],
+                np.uint64(32),
+            )
+        return self._arrays
 
     def shingles(self, text: str) -> set[str]:
         """The set of shingles whose Jaccard similarity the signature estimates."""
@@ -644,12 +658,15 @@ class MinHasher:
         shingles = self.shingles(text)
         if not shingles:
             return (_EMPTY,) * self.num_perm
+        import numpy as np
+
+        a, b, shift = self._permutations()
         hashes = np.fromiter(
             (zlib.crc32(s.encode("utf-8")) for s in shingles), dtype=np.uint64, count=len(shingles)
         )
         # One row per permutation, one column per shingle; uint64 arithmetic wraps (mod 2**64).
         # The shift is monotone, so it can follow the minimum.
-        minima = (self._a * hashes[None, :] + self._b).min(axis=1) >> _SHIFT
+        minima = (a * hashes[None, :] + b).min(axis=1) >> shift
         return tuple(min(value, _EMPTY - 1) for value in minima.tolist())
 
     def band_keys(self, signature: Sequence[int]) -> list[str]:

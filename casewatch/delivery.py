@@ -15,10 +15,7 @@ import secrets
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol, TextIO
-
-import aiohttp
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from casewatch import render
 from casewatch.clock import Clock
@@ -26,6 +23,10 @@ from casewatch.digest import DigestView, digest_messages, digest_text, load_dige
 from casewatch.render import AlertView
 from casewatch.views import alert_json, alert_view
 from storage import destinations, outbox
+
+if TYPE_CHECKING:  # aiohttp: a webhook has a session, and its module, by the time it posts
+    import aiohttp
+    from sqlite_utils import Database
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +209,8 @@ class WebhookDelivery:
         self.url = url.split("?", 1)[0]
 
     async def _call(self, method: str, url: str, payload: dict[str, Any]) -> dict[str, Any]:
+        import aiohttp
+
         payload.setdefault("allowed_mentions", {"parse": []})
         try:
             async with self.session.request(method, url, json=payload) as resp:

@@ -9,16 +9,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from sqlite_utils import Database
 
 from casewatch.render import escape_markdown
 from casewatch.text import plural
 from storage import destinations, events, outbox, stories
 from storage.db import scalar
 from storage.timeutil import iso, parse_iso
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MESSAGE_LIMIT = 2000

@@ -9,13 +9,15 @@ returns an `EventFiled` for the alert decision and remembers why (for `why ITEM`
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-import numpy as np
-from sqlite_utils import Database
-
-from casewatch import embed, events
+from casewatch import events
 from casewatch.alerting import EventFiled
 from storage import events as stored
+
+if TYPE_CHECKING:  # numpy: imported by the first story filed (see casewatch.app on start-up)
+    import numpy as np
+    from sqlite_utils import Database
 
 
 class EventFiler:
@@ -44,6 +46,8 @@ class EventFiler:
         key = (member.story_id, member.event_id, member.day)
         found = self._cache.get(key)
         if found is None:
+            from casewatch import embed  # numpy: see casewatch.pipeline.Monitor.file_events
+
             vector = embed.vectors(member.vector)[0]
             found = self._report(member.title, member.summary, member.day, vector)
             if len(self._cache) >= self.CACHE:
@@ -73,6 +77,8 @@ class EventFiler:
                 by_event.setdefault(m.event_id, []).append(self._member(m))
         candidates = [events.Candidate(eid, reps) for eid, reps in by_event.items()]
         choice = events.choose(report, candidates, self.settings)
+        import numpy as np
+
         blob = np.asarray(vector, dtype=np.float32).tobytes()
         why = None if choice.best is None else _why(choice)
         if choice.event_id is None:

@@ -19,11 +19,14 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-import numpy as np
 import pydantic
 
 from casewatch.text import collapse, fold
+
+if TYPE_CHECKING:  # numpy is imported by the first comparison: the config imports this module
+    import numpy as np
 
 # -- acts -------------------------------------------------------------------------------------
 # What a headline says happened. Folded (lower case, no accents) word starts, in the languages
@@ -478,6 +481,8 @@ def score(
 ) -> Score:
     """How much two reports look like one development. `event_days`: the days all the reports
     of `b`'s event name for their act (else `b`'s own)."""
+    import numpy as np
+
     cosine = float(np.dot(a.vector, b.vector))
     days = days_apart(a, b)
     total = cosine - settings.day_penalty * days

@@ -3,6 +3,10 @@
 One `Fetcher` owns (or borrows) one aiohttp session whose single TCPConnector pools connections
 and caches DNS. Every network or HTTP problem comes back as a `FetchResult` whose `error` says
 what went wrong and where; the caller decides how to back off (see casewatch.schedule).
+
+aiohttp (and yarl) are imported by the first fetch, not with this module: the configuration
+imports `FetchSettings`, and the commands that fetch nothing (a poll with nothing due, every
+query command, the parse worker) would pay about a quarter of a second for them.
 """
 
 from __future__ import annotations
@@ -18,16 +22,18 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-import aiohttp
 import pydantic
-from aiohttp.abc import AbstractResolver
-from yarl import URL
 
 from casewatch import USER_AGENT
 from casewatch.clock import Clock, SystemClock
 from casewatch.model import FetchResult
+
+if TYPE_CHECKING:
+    import aiohttp
+    from aiohttp.abc import AbstractResolver
+    from yarl import URL
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
@@ -135,6 +141,8 @@ async def check_public_url(
     classify: Classify | None = None,
 ) -> str | None:
     """None when `url` is http(s) and its host resolves only to public addresses, else why not."""
+    from yarl import URL
+
     classify = classify or address_problem
     try:
         parsed = URL(url)
@@ -216,6 +224,8 @@ def make_session(
     Build the session with this when handing one to `Fetcher(session=...)`; a session made
     otherwise still gets the URL check of guarded fetches, but not the per-connection check.
     """
+    import aiohttp
+
     connector = aiohttp.TCPConnector(
         limit=settings.concurrency,
         limit_per_host=settings.per_host,
@@ -308,6 +318,11 @@ class Fetcher:
             await self._session.close()
             self._session = None
 
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The session fetches use: the borrowed one, or this Fetcher's, made on first use."""
+        return self._ensure_session()
+
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._session is None:
             if self._closed:
@@ -387,6 +402,9 @@ class Fetcher:
         guard: bool,
         accept: str,
     ) -> FetchResult:
+        import aiohttp
+        from yarl import URL
+
         headers = {
             "User-Agent": self.settings.user_agent,
             "Accept": accept,
@@ -446,6 +464,9 @@ class Fetcher:
         progress: _Progress,
         last_body_hash: str | None,
     ) -> FetchResult | str:
+        import aiohttp
+        from yarl import URL
+
         timeout = aiohttp.ClientTimeout(
             total=None, connect=None, sock_connect=self.settings.connect_timeout
         )
@@ -517,6 +538,8 @@ class Fetcher:
         return bytes(body)
 
     def _describe(self, exc: aiohttp.ClientError, target: URL, phase: str) -> str:
+        import aiohttp
+
         host = f"{target.host}:{target.port}"
         if isinstance(exc, aiohttp.ConnectionTimeoutError):
             return f"timed out connecting after {self.settings.connect_timeout:g}s"

@@ -16,10 +16,9 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
-
-from casewatch import alerting, clean, dedup, embed, notices, schedule, summary
+from casewatch import alerting, clean, dedup, notices, schedule, summary
 from casewatch.clock import Clock
 from casewatch.config import Config, SourceConfig
 from casewatch.event_filing import EventFiler
@@ -44,6 +43,9 @@ from storage import items, outbox, sources, stories, timeline
 from storage import notices as notice_store
 from storage.db import is_busy
 from storage.sources import SourceSpec
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 log = logging.getLogger(__name__)
 
@@ -725,6 +727,8 @@ class Monitor:
             return []
         vectors = None
         if self.config.events.enabled:
+            from casewatch import embed  # numpy: only a cycle with stories to embed imports it
+
             texts = [self.eventer.text(p) for p in waiting]
             loop = asyncio.get_running_loop()
             try:

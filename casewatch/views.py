@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING
 
 from casewatch.render import AlertView
 from casewatch.text import plural
 from storage import events, items, stories
 from storage.timeutil import parse_iso
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 
 def alert_view(db: Database, story_id: int) -> AlertView | None:

@@ -9,6 +9,7 @@ import json
 import os
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -215,6 +216,79 @@ async def test_commands_that_never_talk_to_discord_do_not_import_it(
     # Nothing was parsed: no feed parser, and no worker pool (whose creation alone starts
     # multiprocessing's resource tracker, a process of its own).
     assert not {m for m in modules if m.split(".")[0] in ("feedparser", "multiprocessing")}
+    # Nothing was fetched and no vector computed (issue 9: a poll with no sources under 0.3 s):
+    # no HTTP client, no numpy (sqlite-utils would import it for nothing).
+    assert "sqlite_utils" in modules or args == ("run", "--help")
+    assert not {m for m in modules if m.split(".")[0] in ("aiohttp", "yarl", "numpy")}
+
+
+# A `sitecustomize` module on PYTHONPATH runs in every Python process started with that
+# environment, spawned parse workers included: this one writes, as each process ends, which
+# modules it had imported, and what it was (the bot, a spawned worker, another helper).
+_MODULE_LOG = """\
+import atexit, os, sys
+
+def _write() -> None:
+    mp = sys.modules.get("multiprocessing")
+    if mp is not None and mp.parent_process() is not None:
+        role = "worker"
+    elif sys.argv[0].endswith("bot.py"):
+        role = "main"
+    else:
+        role = "other"  # multiprocessing's resource tracker
+    path = os.path.join(os.environ["MODULE_LOG_DIR"], f"{role}-{os.getpid()}.txt")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\\n".join(sorted(sys.modules)))
+
+atexit.register(_write)
+"""
+
+
+def module_log(tmp: Path) -> tuple[dict[str, str], Callable[[str], list[set[str]]]]:
+    """The environment that logs every process's modules at exit, and the reader of that log
+    (one set of module names per process of a role: "main", "worker" or "other")."""
+    hook = tmp / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(_MODULE_LOG, encoding="utf-8")
+    logs = tmp / "modules"
+    logs.mkdir()
+    env = {"PYTHONPATH": str(hook), "MODULE_LOG_DIR": str(logs)}
+
+    def read(role: str) -> list[set[str]]:
+        return [
+            set(f.read_text(encoding="utf-8").split()) for f in sorted(logs.glob(f"{role}-*.txt"))
+        ]
+
+    return env, read
+
+
+HEAVY = ("aiohttp", "numpy", "discord", "sqlite_utils", "feedparser", "multiprocessing")
+
+
+def heavy(modules: set[str], names: tuple[str, ...] = HEAVY) -> set[str]:
+    return {m for m in modules if m.split(".")[0] in names}
+
+
+async def test_parse_workers_import_only_what_their_jobs_need(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """A spawned worker runs bot.py again before its first job: it must not import the command
+    line, the HTTP client, the database layer or Discord for that (issue 9: the worker parses
+    every feed, so its start-up is on the cycle's critical path)."""
+    url = feed_server.route("/f.xml", rss([item(1, CASE), item(2, "Weather report")]))
+    cfg = write_config(tmp_path, url)
+    cfg.write_text(cfg.read_text().replace("parse_workers: 0", "parse_workers: 1"))
+    env, modules_of = module_log(tmp_path)
+    proc = await bot_py(tmp_path, "poll", "--once", "--backfill", "--json", env=env)
+    code, out, err = await finish(proc)
+    assert code == 0, err[-2000:]
+    assert [json.loads(line)["title"] for line in out.splitlines()] == [CASE]
+    [main] = modules_of("main")
+    [worker] = modules_of("worker")
+    assert {"casewatch.cli", "aiohttp", "casewatch.parse"} <= main
+    assert "casewatch.parse" in worker and "feedparser" in worker  # it did the parsing
+    assert not heavy(worker, ("aiohttp", "discord", "sqlite_utils", "storage", "dotenv"))
+    assert not {"casewatch.cli", "casewatch.app", "casewatch.pipeline"} & worker
 
 
 async def test_invite_does_import_discord(tmp_path: Path) -> None:
