@@ -266,7 +266,9 @@ _UTF8 = frozenset({"utf-8", "utf8"})
 # and dates of other vocabularies than RSS's, Atom's and dc:date (atom:updated or dcterms:issued
 # inside RSS, which feedparser reads).
 _FAST_UNREAD = re.compile(rb"<news:(?:source|image)\b", re.I)
-# An '&' that starts no XML reference, outside CDATA sections and comments (group 1).
+# An '&' that starts no XML reference; the second pattern only counts those outside CDATA
+# sections and comments (group 1), and only runs when the first finds one.
+_BAD_AMPERSAND = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)")
 _UNDEFINED_ENTITY = re.compile(
     rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->"
     rb"|(&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)[^\s;<&]{0,12};?)",
@@ -279,8 +281,8 @@ _FAST_CAPS = (
     ("media_thumbnail", 20),
     ("content", 10),
 )
-_ITEM = re.compile(rb"<(item|entry)\b.*?</\1>", re.S)
-_TEXT_FIELD = re.compile(rb"<(title|description|summary)[\s>/]")
+# The start of an item or entry, and an unprefixed title, description or summary element.
+_ENTRY_OR_TEXT = re.compile(rb"<(?:item|entry)\b|<(title|description|summary)[\s>/]")
 _GUID = re.compile(rb"<guid\b([^>]*)>(.*?)</guid>", re.S)
 _PERMALINK = re.compile(rb"\bispermalink\s*=\s*[\"']([^\"']*)", re.I)
 # An Atom title, subtitle or summary: its attributes and, from the first '&' or '<' of its text on
@@ -313,12 +315,10 @@ def fast_path(
             return None, f"feedparser-rs format {version!r} not taken"
         rss = version.startswith("rss")
         feed = parsed.feed
-        for item in _ITEM.finditer(body):
-            names = _TEXT_FIELD.findall(item.group(0))
-            if len(names) != len(set(names)):
-                # feedparser-rs keeps an item's last title or description, feedparser its first
-                # (and makes a second description part of the content).
-                return None, "an entry with two titles, descriptions or summaries"
+        if _repeats_a_text_field(body):
+            # feedparser-rs keeps an item's last title or description, feedparser its first
+            # (and makes a second description part of the content).
+            return None, "an entry with two titles, descriptions or summaries"
         if not rss and any(len(entry.authors) > 1 for entry in parsed.entries):
             # feedparser names an Atom entry's last author, feedparser-rs its first.
             return None, "an Atom entry with several authors"
@@ -370,7 +370,7 @@ def _fast_refusal(body: bytes, content_type: str | None, url: str) -> str | None
         text.decode("utf-8")
     except UnicodeDecodeError:
         return "not valid UTF-8"
-    for found in _UNDEFINED_ENTITY.finditer(body):
+    for found in _UNDEFINED_ENTITY.finditer(body) if _BAD_AMPERSAND.search(body) else ():
         if found.group(1):
             # Not well-formed XML: feedparser-rs ignores it outside the fields it reads,
             # feedparser says so (and recovers what it can).
@@ -390,10 +390,42 @@ def _fast_refusal(body: bytes, content_type: str | None, url: str) -> str | None
             continue
         if permalink and permalink.group(1) != b"true":
             return f"guid isPermaLink={permalink.group(1).decode('ascii', 'replace')!r}"
-        guid = html.unescape(found.group(2).strip().decode("utf-8", "replace"))
-        if _feedparser_urljoin(url, guid) != guid:
+        guid = found.group(2).strip().decode("utf-8", "replace")
+        guid = html.unescape(guid) if "&" in guid else guid
+        if _joined(url, guid) != guid:
             return "a permalink guid that is not an absolute address"
     return None
+
+
+# An http(s) address that resolving leaves as it is: a host, an optional port, path segments that
+# are neither empty nor dot segments, and a query and fragment that are not empty; no ';'.
+_PLAIN_URL = re.compile(
+    r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?"
+    r"(?:/(?!\.\.?(?:[/?#]|\Z))[^/\s;?#]+)*/?(?:\?[^\s#;]+)?(?:#[^\s;]+)?\Z"
+)
+
+
+def _joined(base: str, ref: str) -> str:
+    """feedparser's resolution of `ref` against `base` (urllib's urljoin costs ~10 us a call;
+    most addresses in a feed are absolute and come out unchanged)."""
+    return ref if _PLAIN_URL.match(ref) else _feedparser_urljoin(base, ref)
+
+
+def _repeats_a_text_field(body: bytes) -> bool:
+    """Whether an item or entry has two titles, descriptions or summaries (one in its
+    <source> counts too: the fallback is only slower)."""
+    seen: set[bytes] | None = None  # None before the first item: the channel's own fields
+    for found in _ENTRY_OR_TEXT.finditer(body):
+        name = found.group(1)
+        if name is None:
+            seen = set()  # a new item or entry
+        elif seen is None:
+            continue
+        elif name in seen:
+            return True
+        else:
+            seen.add(name)
+    return False
 
 
 def _fast_text(detail: Any, *, rss: bool) -> dict[str, Any] | None:
@@ -408,10 +440,10 @@ def _fast_text(detail: Any, *, rss: bool) -> dict[str, Any] | None:
 
 def _fast_entry(entry: Any, url: str, *, rss: bool) -> dict[str, Any]:
     # feedparser resolves links, and Atom ids, against the document's address.
-    link = _feedparser_urljoin(url, entry.link) if entry.link else entry.link
+    link = _joined(url, entry.link) if entry.link else entry.link
     guid = entry.id
     if guid and not rss:
-        guid = _feedparser_urljoin(url, guid)
+        guid = _joined(url, guid)
     shaped: dict[str, Any] = {
         "title": entry.title,
         "title_detail": _fast_text(entry.title_detail, rss=rss),

@@ -13,7 +13,7 @@ from pathlib import Path
 import feedparser_rs
 import pytest
 
-from casewatch.parse import Parser, fast_path, parse_feed
+from casewatch.parse import Parser, _feedparser_urljoin, _joined, fast_path, parse_feed
 from tests.feedserver import atom, rss
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
@@ -296,3 +296,32 @@ def test_a_body_that_is_an_address_is_never_fetched() -> None:
     result = parse_feed(b"http://127.0.0.1:9/feed.xml", url=URL)
     assert result.entries == []
     assert result.error is not None and "not a feed" in result.error
+
+
+@pytest.mark.parametrize("base", ["https://feeds.example.test/feed", "", "http://h.example/a/"])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "https://a.example",
+        "https://a.example/",
+        "https://a.example/x?a=1&b=2#frag",
+        "https://a.example:8443/x/y.html",
+        "https://a.example/x?",  # urljoin drops an empty query
+        "https://a.example/x#",
+        "https://a.example/x;",
+        "https://a.example//x",
+        "https://a.example/./x",
+        "https://a.example/a/../x",
+        "https://a.example/x/..",
+        "http:///a.example/x",  # feedparser's fix-up of extra slashes
+        "https://a.example/a b",
+        "HTTPS://a.example/x",
+        "/relative/x",
+        "relative",
+        "urn:uuid:1f0c8a6e-2b9d-4e35-8f1a-0d9b8c7e6f51",
+        "tag:courtwatch.example.net,2026:1",
+        "31885 at https://court.example.int",
+    ],
+)
+def test_addresses_resolve_as_feedparser_resolves_them(base: str, ref: str) -> None:
+    assert _joined(base, ref) == _feedparser_urljoin(base, ref)
