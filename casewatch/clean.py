@@ -570,7 +570,8 @@ def _is_boilerplate_block(block: str, *, at_start: bool) -> bool:
 
 
 def _is_date_only(block: str) -> bool:
-    if not any(char.isdigit() for char in block) or len(block) > 60:
+    # The length first: a digit search over every short block was a tenth of clean_report.
+    if len(block) > 60 or not any(map(str.isdigit, block)):
         return False
     words = re.findall(r"[^\W\d_]+", fold(block))
     return all(word in _DATE_WORDS for word in words)

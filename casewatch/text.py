@@ -8,7 +8,6 @@ import unicodedata
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode
 
-_WS = re.compile(r"\s+")
 _BLOCKS = (
     "p, div, li, br, h1, h2, h3, h4, h5, h6, blockquote, tr, td, th, section, article, header, "
     "footer, aside, dd, dt, pre, ul, ol, table, hr, main, figure, figcaption, nav, address"
@@ -40,7 +39,8 @@ _EXTRA_FOLD = str.maketrans(
 
 def collapse(text: str) -> str:
     """Collapse runs of white space to one space and strip the ends."""
-    return _WS.sub(" ", text).strip()
+    # str.split() splits on exactly the characters the regex `\s` matches, and is ~5x faster.
+    return " ".join(text.split())
 
 
 def fold(text: str) -> str:

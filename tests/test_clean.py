@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from casewatch.clean import (
@@ -14,7 +16,7 @@ from casewatch.clean import (
 )
 from casewatch.links import article_url, decode_google_news_id, is_opaque_link
 from casewatch.summary import is_real_lead, item_summary, lead
-from casewatch.text import html_to_text
+from casewatch.text import collapse, html_to_text
 
 STORY = "Lawyers asked the Prosecutor to reconsider the decision on Monday."
 
@@ -333,3 +335,9 @@ def test_google_news_ids_without_a_whole_address_are_not_guessed(article_id: str
 def test_only_undecodable_google_news_links_are_opaque() -> None:
     assert not is_opaque_link(f"https://news.google.com/rss/articles/{DIPLOMAT_ID}?oc=5")
     assert is_opaque_link(f"https://news.google.com/rss/articles/{OPAQUE_ID}?oc=5")
+
+
+def test_collapse_treats_every_unicode_space_as_white_space() -> None:
+    spaces = "".join(chr(c) for c in range(0x110000) if re.fullmatch(r"\s", chr(c)))
+    assert collapse(f"{spaces}a{spaces}b\u200b{spaces}") == "a b\u200b"  # zero-width is not space
+    assert collapse("  one\n\ttwo\xa0three \u3000 ") == "one two three"
