@@ -30,6 +30,8 @@ from casewatch.views import (
     event_stories,
     latest_developments,
     other_outlets,
+    report_headline,
+    search_developments,
 )
 from storage import destinations, items, outbox, sources, stories, timeline
 from storage.db import StoreError, explain, inspect_store
@@ -508,40 +510,47 @@ async def cmd_search(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         since = app.clock.now() - timedelta(seconds=args.since) if args.since else None
         per = max(1, min(args.per_page, 50))
         page = max(1, args.page)
-        found, total = items.search(
+        # One line per development (event), by its best-matching report.
+        found, total = search_developments(
             app.db,
             args.query,
             since=since,
             source=args.source,
             limit=per,
             offset=(page - 1) * per,
+            outlets=frozenset(app.config.case.outlets),
         )
         if args.json:
-            for r in found:
-                _print_json({**_item_json(r), "copies": r["copies"]}, out)
+            for h in found:
+                _print_json(
+                    {
+                        **_item_json(h.row),
+                        "title": h.headline,
+                        "copies": h.matched,
+                        "development": h.development,
+                        "event_id": h.event_id,
+                    },
+                    out,
+                )
             return EXIT_OK
         if not found:
             out.write(
                 f"No match for {args.query!r}"
-                + (
-                    f" on page {page} (there are {plural(total, 'match', 'matches')})"
-                    if total
-                    else ""
-                )
+                + (f" on page {page} (there are {plural(total, 'development')})" if total else "")
                 + ".\n"
             )
             return EXIT_OK
         pages = -(-total // per)
         out.write(
-            f"{plural(total, 'story', 'stories')} found for {args.query!r} (page {page} of {pages}):\n"
+            f"{plural(total, 'development')} found for {args.query!r} (page {page} of {pages}):\n"
         )
-        for r in found:
-            more = int(r["copies"]) - 1
+        for h in found:
+            more = h.matched - 1
             out.write(
-                f"- story {r['story_id'] or '-'}: {r['title']} — {r['publisher'] or r['source_name']}"
+                f"- story {h.development or '-'}: {h.headline} — {h.outlet}"
                 + (f" (+{plural(more, 'other report')})" if more else "")
-                + f", {_fmt_time(r['published_at'] or r['fetched_at'])}, item {r['id']}\n"
-                f"  {r['url'] or ''}\n"
+                + f", {_fmt_time(h.when.isoformat() if h.when else None)}, item {h.item_id}\n"
+                f"  {h.url or ''}\n"
             )
         return EXIT_OK
 
@@ -582,12 +591,15 @@ async def cmd_story(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 f"event {story['event_id']}: {len(group)} stories, {n_items} reports"
                 " (one alert; split or merge with `split ITEM`, `merge EVENT EVENT`)\n"
             )
+        outlets = frozenset(app.config.case.outlets)
         for g in group:
             if len(group) > 1:
                 out.write(f"story {g['id']}: {g['title']}\n")
             for m in g["items"]:
+                outlet = m["publisher"] or m["source_name"]
+                headline = report_headline(m["title"], outlet, outlets=outlets)
                 out.write(
-                    f"- [{m['id']}] {m['publisher'] or m['source_name']}: {m['title']}"
+                    f"- [{m['id']}] {outlet}: {headline}"
                     f" ({_fmt_time(m['published_at'] or m['fetched_at'])})\n  {m['url'] or ''}\n"
                 )
         return EXIT_OK

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from casewatch.render import AlertView
@@ -145,3 +147,63 @@ def event_stories(db: Database, story_id: int) -> list[dict]:
     event_id = story.get("event_id")
     found = [story] if event_id is None else events.stories_of(db, int(event_id))
     return [{**s, "items": items.for_story(db, int(s["id"]))} for s in found]
+
+
+def report_headline(title: str, outlet: str, *, outlets: frozenset[str] = frozenset()) -> str:
+    """A report's headline as listings show it, beside its outlet: without the " - Outlet"
+    Google News (and many feeds) end titles with, so the outlet is not said twice. The rule is
+    the one a story's own headline is cut by (`dedup.split_publisher`, the case's `outlets`),
+    with the report's outlet known: "Uyghur tribunal - what happens next? - BBC News" keeps its
+    first dash."""
+    from casewatch.dedup import split_publisher  # only listings of reports need it
+
+    return split_publisher(title, outlet or None, outlets=outlets)[0]
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One development a search found, shown by its best-matching report."""
+
+    development: int | None  # the story number of the development (its alert's story)
+    event_id: int | None
+    item_id: int
+    story_id: int | None  # the report's own story
+    headline: str  # the report's headline, without an outlet suffix
+    outlet: str
+    url: str | None
+    when: datetime | None  # published, else fetched
+    matched: int  # how many of the development's reports matched
+    row: dict  # the stored item (with source_name), for --json
+
+
+def search_developments(
+    db: Database,
+    query: str,
+    *,
+    since: datetime | None = None,
+    source: str | None = None,
+    limit: int = 10,
+    offset: int = 0,
+    outlets: frozenset[str] = frozenset(),
+) -> tuple[list[SearchHit], int]:
+    """`search` and `/case search`: one hit per development, ranked by its best report; returns
+    (the page, how many developments matched)."""
+    found, total = items.search(db, query, since=since, source=source, limit=limit, offset=offset)
+    hits = []
+    for r in found:
+        outlet = r["publisher"] or r["source_name"]
+        hits.append(
+            SearchHit(
+                development=None if r["development"] is None else int(r["development"]),
+                event_id=None if r["event_id"] is None else int(r["event_id"]),
+                item_id=int(r["id"]),
+                story_id=None if r["story_id"] is None else int(r["story_id"]),
+                headline=report_headline(r["title"], outlet, outlets=outlets),
+                outlet=outlet,
+                url=r["url"],
+                when=parse_iso(r["published_at"]) or parse_iso(r["fetched_at"]),
+                matched=int(r["copies"]),
+                row=r,
+            )
+        )
+    return hits, total

@@ -18,11 +18,14 @@ from casewatch.cli import source_health, why_lines
 from casewatch.config import parse_duration
 from casewatch.text import plural
 from casewatch.views import (
+    SearchHit,
     alert_view,
     event_lines,
     event_stories,
     latest_developments,
     other_outlets,
+    report_headline,
+    search_developments,
 )
 from cogs.errors import UserError
 from cogs.paging import Pager
@@ -146,10 +149,17 @@ class CaseCog(
         after = self.bot.app.clock.now() - window if window else None
 
         def page(n: int) -> tuple[discord.Embed, int]:
-            found, total = items.search(
-                self.db, query, since=after, source=source, limit=PER_PAGE, offset=n * PER_PAGE
+            # One entry per development (event), by its best-matching report.
+            found, total = search_developments(
+                self.db,
+                query,
+                since=after,
+                source=source,
+                limit=PER_PAGE,
+                offset=n * PER_PAGE,
+                outlets=frozenset(self.bot.app.config.case.outlets),
             )
-            lines = [_search_line(r) for r in found]
+            lines = [_search_line(h) for h in found]
             pages = max(1, -(-total // PER_PAGE))
             embed = discord.Embed.from_dict(
                 render.clamp_embed(
@@ -158,8 +168,7 @@ class CaseCog(
                         "description": "\n\n".join(lines)
                         or f"No match for {render.escape_markdown(query)}.",
                         "footer": {
-                            "text": f"{plural(total, 'story', 'stories')} matched"
-                            f" · page {n + 1}/{pages}"
+                            "text": f"{plural(total, 'development')} matched · page {n + 1}/{pages}"
                         },
                     }
                 )
@@ -188,21 +197,23 @@ class CaseCog(
         groups = event_stories(self.db, id)
         members = [m for g in groups for m in g["items"]]
         base = render.alert_embed(view)
+        outlets = frozenset(self.bot.app.config.case.outlets)
         lines: list[str] = []
         for g in groups:
             if len(groups) > 1:
                 title = render.escape_markdown(render.clamp(g["title"], 150))
                 lines.append(f"**story {g['id']}**: {title}")
-            lines += [
-                f"• {render.escape_markdown(m['publisher'] or m['source_name'])}: "
-                + (
-                    f"[{render.escape_markdown(render.clamp(m['title'], 150))}]({m['url']})"
-                    if m["url"]
-                    else render.escape_markdown(render.clamp(m["title"], 150))
+            for m in g["items"]:
+                outlet = m["publisher"] or m["source_name"]
+                # The outlet is named first: a headline's " - Outlet" would say it twice.
+                headline = render.escape_markdown(
+                    render.clamp(report_headline(m["title"], outlet, outlets=outlets), 150)
                 )
-                + f" ({_when(m['published_at'] or m['fetched_at'])}, item {m['id']})"
-                for m in g["items"]
-            ]
+                lines.append(
+                    f"• {render.escape_markdown(outlet)}: "
+                    + (f"[{headline}]({m['url']})" if m["url"] else headline)
+                    + f" ({_when(m['published_at'] or m['fetched_at'])}, item {m['id']})"
+                )
         # A field holds 1024 characters: whole lines only, the rest on the next pages.
         chunks = _chunks(lines, FIELD_LIMIT)
 
@@ -348,16 +359,15 @@ class CaseCog(
         )
 
 
-def _search_line(r: dict) -> str:
-    """One search result: a story, by its best-matching report."""
-    more = int(r.get("copies") or 1) - 1
-    outlet = render.escape_markdown(r["publisher"] or r["source_name"])
+def _search_line(h: SearchHit) -> str:
+    """One search result: a development, by its best-matching report."""
+    more = h.matched - 1
     return (
-        f"**{render.escape_markdown(r['title'])}**\n{outlet}"
+        f"**{render.escape_markdown(h.headline)}**\n{render.escape_markdown(h.outlet)}"
         + (f" (+{plural(more, 'other report')})" if more else "")
-        + f" · {_when(r['published_at'] or r['fetched_at'])} · story {r['story_id'] or '-'}"
-        + f" · item {r['id']}"
-        + (f" · [link]({r['url']})" if r["url"] else "")
+        + f" · {_when(h.when.isoformat() if h.when else None)} · story {h.development or '-'}"
+        + f" · item {h.item_id}"
+        + (f" · [link]({h.url})" if h.url else "")
     )
 
 

@@ -192,9 +192,12 @@ def search(
     offset: int = 0,
 ) -> tuple[list[dict], int]:
     """Ranked (bm25) full-text search over kept items (dropped ones are not indexed), one row
-    per story: its best-ranked item, with `copies` = how many of the story's items matched.
+    per development (an event; a story without one, or an item without a story, counts as its
+    own): its best-ranked item, with `copies` = how many of the development's items matched,
+    `event_id`, and `development` = the story whose alert stands for it (the number `story`
+    and `/case story` take).
 
-    Returns (page of rows, total stories matched).
+    Returns (page of rows, total developments matched).
     """
     match = fts_query(query)
     if match is None:
@@ -209,10 +212,15 @@ def search(
         params["source"] = f"%{source.lower()}%"
     hits = (
         "WITH hits AS (SELECT items.*, sources.name AS source_name,"
-        " bm25(items_fts, 10.0, 2.0, 1.0) AS rank,"
-        " COALESCE(items.story_id, -items.id) AS grp"
+        " bm25(items_fts, 10.0, 2.0, 1.0) AS rank, stories.event_id AS event_id,"
+        " COALESCE(events.alert_story_id, items.story_id) AS development,"
+        " CASE WHEN events.id IS NOT NULL THEN 'e' || events.id"
+        " WHEN items.story_id IS NOT NULL THEN 's' || items.story_id"
+        " ELSE 'i' || items.id END AS grp"
         " FROM items_fts JOIN items ON items.rowid = items_fts.rowid"
-        " JOIN sources ON sources.id = items.source_id WHERE " + " AND ".join(where) + ")"
+        " JOIN sources ON sources.id = items.source_id"
+        " LEFT JOIN stories ON stories.id = items.story_id"
+        " LEFT JOIN events ON events.id = stories.event_id WHERE " + " AND ".join(where) + ")"
     )
     total = int(db.execute(hits + " SELECT count(DISTINCT grp) FROM hits", params).fetchone()[0])
     found = rows(

@@ -263,7 +263,7 @@ async def test_case_commands_answer_from_the_archive(
         )
         await res.wait_response()
         first = res.embeds[0]
-        assert "12 stories matched" in first["footer"]["text"]
+        assert "12 developments matched" in first["footer"]["text"]
         assert "page 1/3" in first["footer"]["text"]
         nxt = next(c for c in _components(res.message) if c.get("label") == "Next")
         click = await twin.click(res, nxt["custom_id"], member=reader)

@@ -1,6 +1,6 @@
 """/case answers that read well, through the real bot and the Discord twin: a story's coverage in
-pages (never a cut link), search by word forms with one line per story, a blank query answered
-privately, /case latest beyond 10, a captioned /case activity, /watch test's sample."""
+pages (never a cut link), search by word forms with one line per development, a blank query
+answered privately, /case latest beyond 10, a captioned /case activity, /watch test's sample."""
 
 from __future__ import annotations
 
@@ -125,18 +125,18 @@ async def test_story_coverage_is_paged_and_never_cut_mid_link(
         assert len(seen) == OUTLETS  # every outlet is visible on some page
 
 
-async def test_search_finds_word_forms_and_lists_each_story_once(
+async def test_search_finds_word_forms_and_lists_each_development_once(
     place: dict[str, Any], feed_server: FeedServer, tmp_path: Path
 ) -> None:
     async with archive_bot(place["twin"], feed_server, tmp_path):
         res = await ask(place, "case search", {"query": "Argentina"})  # the items say "Argentine"
         embed = res.embeds[0]
-        assert embed["footer"]["text"].startswith("1 story matched ·"), embed["footer"]
+        assert embed["footer"]["text"].startswith("1 development matched ·"), embed["footer"]
         assert embed["description"].count("\n\n") == 0  # one story, one entry
         assert f"(+{OUTLETS - 1} other reports)" in embed["description"]
 
         res = await ask(place, "case search", {"query": "tribunals evidence"})
-        assert res.embeds[0]["footer"]["text"].startswith(f"{2 * OUTLETS} stories matched")
+        assert res.embeds[0]["footer"]["text"].startswith(f"{2 * OUTLETS} developments matched")
 
 
 @pytest.mark.parametrize("query", ["?", '""', "—"])
