@@ -117,7 +117,7 @@ def lead(text: str, *, language: str | None, budget: int = 280, sentences: int =
     if len(result) < len(text) and not _mostly_cjk(result) and len(result.split()) < 5:
         # A dateline or a heading the splitter took for a sentence ("TEL AVIV, April 3."):
         # it says nothing alone, so the lead runs on and is cut at a word.
-        return _cut_at_word(text, budget)
+        return text if len(text) <= budget else _cut_at_word(text, budget)
     return result
 
 

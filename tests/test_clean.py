@@ -252,6 +252,16 @@ def test_a_dateline_the_splitter_takes_for_a_sentence_is_not_the_whole_lead() ->
     )
 
 
+@pytest.mark.parametrize("sentences", [1, 2])
+def test_a_dateline_before_a_short_text_runs_on_into_it(sentences: int) -> None:
+    # The run-on lead was cut at the budget even when the whole text is shorter: IndexError.
+    text = "PARIS, May 2. AFP. The court ruled on Monday. The lawyers appealed."
+
+    found = lead(text, language="en", sentences=sentences)
+
+    assert found == text
+
+
 def test_a_lead_is_at_most_two_sentences() -> None:
     text = "The court ruled. The lawyers appealed. The government said nothing."
 
