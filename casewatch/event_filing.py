@@ -112,5 +112,7 @@ def _why(choice: events.Choice) -> dict:
         "acts": list(best.acts) if best.acts else None,
         "shared_names": sorted(best.shared_names),
         "same_day": best.same_day.isoformat() if best.same_day else None,
+        "names_differ": best.names_differ,
+        "days_differ": best.days_differ,
         "explain": best.explain(),
     }

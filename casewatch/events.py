@@ -319,13 +319,34 @@ def mentioned_days(text: str, published: date) -> frozenset[date]:
 # -- the text that is embedded ------------------------------------------------------------------
 
 
+# A full stop inside a sentence: after initials ("Karim A.A. Khan", "the U.N. office", "Rodrigo
+# R. Duterte"), a month ("on Nov. 21"), a title ("Senior Gen. Min Aung Hlaing") or the "v." of a
+# case's name; or before a lower-case word or a number ("Aug. 31").
+_ABBREVIATIONS = _word_set(
+    "jan feb mar apr jun jul aug sep sept oct nov dec mr mrs ms dr gen sen rep gov lt col capt "
+    "prof st no v vs jr sr"
+)
+_INITIALS = re.compile(r"(?:\w\.)+\w|\w")
+_FULL_STOP = re.compile(r"[.!?。！？]\s(?=[^\s\da-z])")
+
+
 def first_sentence(lead: str, *, budget: int = 240) -> str:
     """The first sentence of a lead (at most `budget` characters)."""
     text = collapse(lead)
-    match = _SENTENCE_END.search(text)
-    if match is not None and match.start() < budget:
+    for match in _FULL_STOP.finditer(text):
+        if match.start() >= budget:
+            break
+        if text[match.start()] == "." and _abbreviated(text[: match.start()]):
+            continue
         return text[: match.start() + 1]
     return text[:budget]
+
+
+def _abbreviated(before: str) -> bool:
+    """Whether the word before a full stop is an abbreviation or initials."""
+    words = before.rsplit(None, 1)
+    word = words[-1].lstrip("(\"'“‘«") if words else ""
+    return bool(_INITIALS.fullmatch(word)) or fold(word) in _ABBREVIATIONS
 
 
 def _vocabulary_pattern(stopwords: frozenset[str]) -> re.Pattern[str] | None:
@@ -454,6 +475,10 @@ class Score:
     acts: tuple[str, str] | None = None  # two different acts
     shared_names: frozenset[str] = field(default_factory=frozenset)
     same_day: date | None = None  # the day both say their act happened
+    names_differ: bool = False  # both name names, none the same
+    # the days they say their acts happened differ, or one reports another act days after
+    # the day the other's event says its act happened
+    days_differ: bool = False
 
     def explain(self) -> str:
         parts = [f"meaning {self.cosine:.2f}"]
@@ -463,8 +488,12 @@ class Score:
             parts.append(f"different acts: {self.acts[0]} / {self.acts[1]}")
         if self.shared_names:
             parts.append("shared names: " + ", ".join(sorted(self.shared_names)))
+        if self.names_differ:
+            parts.append("no name in common")
         if self.same_day:
             parts.append(f"both say it happened on {self.same_day.isoformat()}")
+        if self.days_differ:
+            parts.append("their acts happened on different days")
         parts.append(f"{self.days} day{'s' if self.days != 1 else ''} apart")
         return f"score {self.total:.2f} (" + "; ".join(parts) + ")"
 
@@ -494,6 +523,7 @@ def score(
         total += settings.date_bonus
     same_act = a.act if a.act is not None and a.act == b.act else None
     acts = (a.act, b.act) if a.act and b.act and a.act != b.act else None
+    other_act = False  # two acts that are not one development told two ways
     if same_act:
         total += settings.act_shared
     elif acts:
@@ -504,14 +534,32 @@ def score(
             total -= settings.act_related
         else:
             total -= settings.act_conflict
+            other_act = True
     shared = a.names & b.names
     total += settings.name_bonus * min(_shared_entities(a, b), settings.max_names)
-    if a.all_names and b.all_names and not a.all_names & b.all_names:
+    names_differ = bool(a.all_names and b.all_names and not a.all_names & b.all_names)
+    if names_differ:
         total -= settings.name_conflict
     their_days = b.act_days if event_days is None else event_days
-    if a.act_days and their_days and not _near(a.act_days, their_days):
+    days_differ = bool(a.act_days and their_days and not _near(a.act_days, their_days))
+    if not a.act_days and other_act and their_days:
+        # A report of another act, published days after the day the event's act happened,
+        # tells of a later development (the first appearance in court days after the arrest):
+        # news of an act comes out the day of it or the next.
+        days_differ = all((a.day - day).days > 1 for day in their_days)
+    if days_differ:
         total -= settings.day_conflict
-    return Score(total, cosine, days, same_act, acts, frozenset(shared), same_day)
+    return Score(
+        total,
+        cosine,
+        days,
+        same_act,
+        acts,
+        frozenset(shared),
+        same_day,
+        names_differ=names_differ,
+        days_differ=days_differ,
+    )
 
 
 def _shared_entities(a: Report, b: Report) -> int:

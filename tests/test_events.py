@@ -15,6 +15,7 @@ from casewatch.events import (
     choose,
     entities,
     event_text,
+    first_sentence,
     mentioned_days,
     named_days,
     names,
@@ -120,6 +121,33 @@ def test_the_embedded_text_is_headline_and_first_sentence_without_the_case_vocab
         frozenset({"ouighour", "cpi"}),
     )
     assert text == ": la refuse d'enquêter. La Cour pénale internationale a tranché."
+
+
+@pytest.mark.parametrize(
+    ("lead", "first"),
+    [
+        (
+            "On Tuesday, Nov. 21, 2024, the chamber issued warrants. They name two men.",
+            "On Tuesday, Nov. 21, 2024, the chamber issued warrants.",
+        ),
+        (
+            "China can't work with the U.N. human rights office, he said. It was a farce.",
+            "China can't work with the U.N. human rights office, he said.",
+        ),
+        (
+            "Prosecutor Karim A.A. Khan seeks a warrant for Senior Gen. Min Aung Hlaing. Next.",
+            "Prosecutor Karim A.A. Khan seeks a warrant for Senior Gen. Min Aung Hlaing.",
+        ),
+        ("Rodrigo R. Duterte appeared. He said little.", "Rodrigo R. Duterte appeared."),
+        ("The report came out Aug. 31 in Geneva. Next.", "The report came out Aug. 31 in Geneva."),
+        ("The court ruled. The lawyers appealed.", "The court ruled."),
+        ("Le tribunal a tranché ! Les avocats font appel.", "Le tribunal a tranché !"),
+    ],
+)
+def test_the_first_sentence_of_a_lead_runs_past_initials_months_and_titles(
+    lead: str, first: str
+) -> None:
+    assert first_sentence(lead) == first
 
 
 def _vector(angle: float) -> np.ndarray:
@@ -284,3 +312,35 @@ def test_two_reports_saying_their_act_happened_on_one_day_are_closer() -> None:
     assert "both say it happened on 2021-09-13" in choice.best.explain()
     undated = Report(vector=german.vector, day=german.day, act=None, names=frozenset())
     assert choose(undated, [Candidate(4, [italian])], SETTINGS).event_id is None
+
+
+def test_another_act_reported_days_after_the_events_act_is_a_later_development() -> None:
+    """The arrest was on Tuesday (its reports say so); a report of the first appearance in
+    court, published on Friday, names no day: another act, three days later, is another
+    development, however alike the two read."""
+    tuesday = date(2025, 3, 11)
+    arrest = Report(
+        vector=_vector(0),
+        day=tuesday,
+        act="arrest",
+        names=frozenset({"duter"}),
+        act_days=frozenset({tuesday}),
+    )
+    appearance = Report(
+        vector=_vector(0.5),  # cos 0.88
+        day=date(2025, 3, 14),
+        act="debate",
+        names=frozenset({"duter"}),
+    )
+    choice = choose(appearance, [Candidate(2, [arrest])], SETTINGS)
+    assert choice.event_id is None
+    assert choice.best is not None and choice.best.days_differ
+    assert "their acts happened on different days" in choice.best.explain()
+    # the same report the day after the arrest is news of it, read as another act
+    next_day = Report(
+        vector=appearance.vector, day=date(2025, 3, 12), act="debate", names=appearance.names
+    )
+    assert choose(next_day, [Candidate(2, [arrest])], SETTINGS).event_id == 2
+    # and a late report of the same act is still the same development
+    late = Report(vector=appearance.vector, day=appearance.day, act="arrest", names=arrest.names)
+    assert choose(late, [Candidate(2, [arrest])], SETTINGS).event_id == 2

@@ -31,10 +31,6 @@ NOT_JOINED_TODAY: set[tuple[str, str]] = {
         "Exiled Uighurs call on ICC to investigate Chinese 'genocide' in Xinjiang",
     ),
     (
-        "icc-netanyahu-warrants-issued-2024",
-        "Court files proceedings against Israel due to their war crimes in Gaza",
-    ),
-    (
         "icc-otp-report-2020",
         "Der Internationale Strafgerichtshof: Lehnt Klagen gegen China ab, aber verfolgt Israel weiter",
     ),
@@ -110,6 +106,6 @@ def test_a_report_joins_its_developments_event_across_languages(result: Replay, 
 def test_the_set_stays_within_the_measured_quality(result: Replay) -> None:
     """Figures of today's grouping (bench/events.py): a change may only improve them."""
     developments = len(result.developments)
-    assert result.extra_alerts <= 9, result.alerts_per_development.most_common(5)
+    assert result.extra_alerts <= 8, result.alerts_per_development.most_common(5)
     assert len(result.merged) <= 1, sorted(result.merged)
     assert developments >= 40
