@@ -6,6 +6,7 @@ stage the bot runs (a real SQLite file, candidates from the index by date, the `
 settings of feeds.yaml). The first report of an event is its alert.
 
 Run: .venv/bin/python bench/events.py [--archive 10000,1000000] [--explain] [--half even|odd]
+                                      [--shuffle 8]
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import benchlib  # before casewatch: puts the repository on sys.path
 
@@ -155,6 +157,25 @@ def archive_cost(sizes: list[int], stopwords: frozenset[str]) -> list[list[str]]
     return rows
 
 
+def shuffled(data: dict, stopwords: frozenset[str], settings: Any, runs: int) -> list[list[str]]:
+    """Extra alerts, merged developments and near misses apart over `runs` replays with each
+    day's reports in another order."""
+    extra, merged, apart = [], [], []
+    for seed in range(runs):
+        result = replay(data, stopwords=stopwords, settings=settings, seed=seed)
+        extra.append(result.extra_alerts)
+        merged.append(len(result.merged))
+        apart.append(sum(not result.together(a, b) for a, b, _ in result.near_misses))
+    return [
+        [name, f"{sum(values) / runs:.1f}", f"{min(values)}-{max(values)}"]
+        for name, values in (
+            ("extra alerts", extra),
+            ("developments wrongly merged", merged),
+            (f"near-miss pairs kept apart (of {len(data['near_misses'])})", apart),
+        )
+    ]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
@@ -166,6 +187,14 @@ def main() -> None:
         choices=("even", "odd"),
         help="only the developments of even (or odd) index and their near misses: a held-out"
         " check (tune on one half, measure on the other)",
+    )
+    p.add_argument(
+        "--shuffle",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also replay N times with each day's reports in a random order (seeds 0..N-1): the"
+        " set's dates are days, and which report of a day the bot meets first is chance",
     )
     args = p.parse_args()
     benchlib.print_header("events: one alert per development, on the labelled set")
@@ -223,6 +252,12 @@ def main() -> None:
         ],
     ]
     benchlib.print_table(["figure", "value", "target"], rows)
+    if args.shuffle:
+        print()
+        benchlib.print_table(
+            [f"each day's reports in a random order ({args.shuffle} seeds)", "mean", "range"],
+            shuffled(data, stopwords, settings, args.shuffle),
+        )
     print()
     by_language: dict[str, list[int]] = {}
     seen: dict[str, set[str]] = {}

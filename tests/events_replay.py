@@ -9,6 +9,7 @@ an event is its alert. Shared by tests/test_events_set.py and bench/events.py.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -121,8 +122,10 @@ def _day(value: object) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
-def labelled_reports(data: dict[str, Any]) -> list[LabelledReport]:
-    """Every report, in the order the bot would meet them (publication, then file order)."""
+def labelled_reports(data: dict[str, Any], *, seed: int | None = None) -> list[LabelledReport]:
+    """Every report, in the order the bot would meet them (publication, then file order; with
+    a `seed`, the reports of one day in a random order of that seed: the set's dates are days,
+    and which outlet's report of a day a feed brings first is chance)."""
     found = [
         LabelledReport(
             development=str(d["id"]),
@@ -135,6 +138,8 @@ def labelled_reports(data: dict[str, Any]) -> list[LabelledReport]:
         for d in data["developments"]
         for r in d["reports"]
     ]
+    if seed is not None:
+        random.Random(seed).shuffle(found)
     return sorted(found, key=lambda r: r.published)
 
 
@@ -144,10 +149,12 @@ def replay(
     stopwords: frozenset[str],
     settings: EventSettings | None = None,
     vectors: Any = None,
+    seed: int | None = None,
 ) -> Replay:
-    """File every report of the set, in order, through the event stage on a real database."""
+    """File every report of the set, in order, through the event stage on a real database
+    (`seed`: the reports of one day in a random order, see `labelled_reports`)."""
     settings = settings or EventSettings()
-    reports = labelled_reports(data)
+    reports = labelled_reports(data, seed=seed)
     with tempfile.TemporaryDirectory(prefix="events-replay-") as tmp:
         db = open_store(Path(tmp) / "replay.db")
         filer = EventFiler(db, stopwords=stopwords, settings=settings)
