@@ -16,6 +16,7 @@ import re
 import struct
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -394,6 +395,11 @@ def title_key(
     a script without spaces (Chinese, Thai) counts as half a word.
     """
     normal = normalise_title(title, stopwords=stopwords, publisher=publisher, outlets=outlets)
+    return _title_key_of(normal, min_words)
+
+
+def _title_key_of(normal: str, min_words: int = 4) -> str | None:
+    """`title_key` of a headline already normalised (`normalise_title`)."""
     significant = [u for u in _units(normal) if u not in _FUNCTION_WORDS]
     if sum(_weight(u) for u in significant) < min_words:
         return None
@@ -508,18 +514,26 @@ def document_identities(
     return out
 
 
-def _matchable_url(url: str, source_url: str | None) -> str | None:
-    """The canonical URL when it can name one article, else None."""
+def _matchable_url(url: str, source_url: str | None, canonical: str | None = None) -> str | None:
+    """The canonical URL when it can name one article, else None. `canonical`: the
+    `canonical_url` of `url` when the caller has it already."""
     if is_opaque_link(url):
         return None
-    canonical = canonical_url(url)
+    if canonical is None:
+        canonical = canonical_url(url)
     if not canonical.startswith("https://"):
         return None  # relative or not a web address: equal strings would not mean one article
     if urlsplit(canonical).path in ("", "/"):
         return None  # a home page is not an article
-    if source_url and canonical == canonical_url(source_url):
+    if source_url and canonical == _canonical_source_url(source_url):
         return None  # a page source whose entries all link back to the listing
     return canonical
+
+
+@lru_cache(maxsize=256)
+def _canonical_source_url(source_url: str) -> str:
+    # A page source's address, compared with each of its entries' links.
+    return canonical_url(source_url)
 
 
 def story_match_keys(
@@ -535,14 +549,25 @@ def story_match_keys(
     equal to `source_url` (the listing page itself); the title key when the headline is too
     short to identify a story. A guid that is a web URL stands in for a missing link.
     """
+    normal = normalise_title(
+        entry.title, stopwords=stopwords, publisher=entry.publisher, outlets=outlets
+    )
+    return _match_keys(entry, normal, source_url, None)
+
+
+def _match_keys(
+    entry: Entry, normal_title: str, source_url: str | None, canonical_link: str | None
+) -> list[str]:
+    """`story_match_keys` from the normalised headline (and the link's canonical URL, if known)."""
     keys: list[str] = []
     url = (entry.link or "").strip()
+    canonical = canonical_link if url else None
     if not url and (entry.guid or "").strip().lower().startswith(("http://", "https://")):
         url = (entry.guid or "").strip()
-    canonical = _matchable_url(url, source_url) if url else None
-    if canonical is not None:
-        keys.append("u:" + _digest(canonical))
-    key = title_key(entry.title, stopwords=stopwords, publisher=entry.publisher, outlets=outlets)
+    matchable = _matchable_url(url, source_url, canonical) if url else None
+    if matchable is not None:
+        keys.append("u:" + _digest(matchable))
+    key = _title_key_of(normal_title)
     if key is not None:
         keys.append("t:" + key)
     return keys
@@ -559,6 +584,11 @@ def near_duplicate_text(
     title = normalise_title(
         entry.title, stopwords=stopwords, publisher=entry.publisher, outlets=outlets
     )
+    return _near_text(title, entry, stopwords, summary_words)
+
+
+def _near_text(title: str, entry: Entry, stopwords: frozenset[str], summary_words: int) -> str:
+    """`near_duplicate_text` from the normalised headline."""
     body = _normalise(entry.summary or entry.content, stopwords)
     if body.isascii():
         return f"{title} {' '.join(body.split()[:summary_words])}".strip()
@@ -569,6 +599,65 @@ def near_duplicate_text(
         weight += _weight(unit.group())
         end = unit.end()
     return f"{title} {body[:end]}".strip()
+
+
+@dataclass(frozen=True)
+class Keying:
+    """What an entry's story keys depend on besides the entry: the case's own vocabulary and
+    outlets (feeds.yaml), and the listing address of a page source (its links back to itself
+    name no article)."""
+
+    stopwords: frozenset[str] = frozenset()
+    outlets: frozenset[str] = frozenset()
+    source_url: str | None = None
+
+
+@dataclass(frozen=True)
+class StoryKeys:
+    """What filing a kept entry's story needs from the entry alone: pure, so it is made where
+    the cycle has CPU to spare (the parse worker), once per entry."""
+
+    match: tuple[str, ...]  # `story_match_keys`
+    title: str  # the headline without its outlet suffix: the title of a story it starts
+    signature: tuple[int, ...] | None = None  # MinHash of `near_duplicate_text`; None: not made
+    bands: tuple[str, ...] = ()  # its LSH band keys
+
+    def with_signature(self, entry: Entry, keying: Keying) -> StoryKeys:
+        """These keys with the signature and band keys made, if they were not."""
+        if self.signature is not None:
+            return self
+        sig, bands = _signature(entry, keying)
+        return StoryKeys(self.match, self.title, sig, tuple(bands))
+
+
+def story_keys(
+    entry: Entry, keying: Keying, *, canonical_link: str | None = None, signature: bool = True
+) -> StoryKeys:
+    """An entry's `StoryKeys`: `story_match_keys`, the headline without outlet suffix, and
+    (with `signature`) the MinHash signature of `near_duplicate_text` and its band keys, as
+    `default_hasher` makes them. `canonical_link`: `canonical_url(entry.link)` if known."""
+    head, _ = split_publisher(entry.title, entry.publisher, outlets=keying.outlets)
+    normal = _normalise(head, keying.stopwords)
+    match = tuple(_match_keys(entry, normal, keying.source_url, canonical_link))
+    if not signature:
+        return StoryKeys(match, head)
+    sig, bands = _signature(entry, keying, normal)
+    return StoryKeys(match, head, sig, tuple(bands))
+
+
+def _signature(
+    entry: Entry, keying: Keying, normal_title: str | None = None
+) -> tuple[tuple[int, ...], list[str]]:
+    if normal_title is None:
+        normal_title = normalise_title(
+            entry.title,
+            stopwords=keying.stopwords,
+            publisher=entry.publisher,
+            outlets=keying.outlets,
+        )
+    hasher = default_hasher()
+    sig = hasher.signature(_near_text(normal_title, entry, keying.stopwords, 60))
+    return sig, hasher.band_keys(sig)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -693,3 +782,9 @@ class MinHasher:
     def candidate_probability(self, jaccard: float) -> float:
         """Chance that two texts of this Jaccard similarity share at least one band key."""
         return 1.0 - (1.0 - jaccard**self.rows) ** self.bands
+
+
+@lru_cache(maxsize=1)
+def default_hasher() -> MinHasher:
+    """The hasher of the archive's signatures and band keys (made once per process)."""
+    return MinHasher()

@@ -41,13 +41,15 @@ class StoryFiler:
         stopwords: frozenset[str],
         outlets: frozenset[str],
         window: timedelta,
-        hasher: dedup.MinHasher | None = None,
     ) -> None:
         self.db = db
         self.stopwords = stopwords
         self.outlets = outlets
         self.window = window
-        self.hasher = hasher or dedup.MinHasher()
+
+    def keying(self, page_url: str | None = None) -> dedup.Keying:
+        """What story keys depend on besides the entry (`page_url`: a page source's listing)."""
+        return dedup.Keying(stopwords=self.stopwords, outlets=self.outlets, source_url=page_url)
 
     def place(
         self,
@@ -59,22 +61,24 @@ class StoryFiler:
         kind: str,
         lead: str,
         now: datetime,
+        keys: dedup.StoryKeys | None = None,
     ) -> Placement:
         """Find or create the story of an entry. `page_url`: the listing of a page source,
-        whose links back to itself name no article."""
-        keys = dedup.story_match_keys(
-            entry, stopwords=self.stopwords, source_url=page_url, outlets=self.outlets
-        )
+        whose links back to itself name no article. `keys`: the entry's story keys when they
+        were made already (by the parse worker, with this filer's `keying(page_url)`)."""
+        keying = self.keying(page_url)
+        if keys is None:
+            keys = dedup.story_keys(entry, keying, canonical_link=canonical_url, signature=False)
+        match = list(keys.match)
         since = now - self.window
-        story_id = stories.find_by_keys(self.db, keys, titles_since=since)
-        sig: tuple[int, ...] | None = None
-        bands: list[str] = []
+        story_id = stories.find_by_keys(self.db, match, titles_since=since)
         if story_id is None:
-            text = dedup.near_duplicate_text(entry, stopwords=self.stopwords, outlets=self.outlets)
-            sig = self.hasher.signature(text)
-            bands = self.hasher.band_keys(sig)
-            for cand_id, cand_sig in stories.band_candidates(self.db, bands, since=since):
-                if dedup.is_near_duplicate(sig, cand_sig):
+            keys = keys.with_signature(entry, keying)
+            assert keys.signature is not None
+            for cand_id, cand_sig in stories.band_candidates(
+                self.db, list(keys.bands), since=since
+            ):
+                if dedup.is_near_duplicate(keys.signature, cand_sig):
                     story_id = cand_id
                     break
         if story_id is not None:
@@ -83,22 +87,20 @@ class StoryFiler:
             )
             if alias is not None:
                 return Placement(story_id, created=False, alias_of=alias)
-            stories.add_keys(self.db, story_id, keys)
+            stories.add_keys(self.db, story_id, match)
             return Placement(story_id, created=False)
-        assert sig is not None
-        title, _ = dedup.split_publisher(entry.title, entry.publisher, outlets=self.outlets)
         story_id = stories.create(
             self.db,
-            title=title,
+            title=keys.title,
             url=entry.link,
             kind=kind,
             relevant=False,  # set by `attach` when the first relevant item joins
             now=now,
             published_at=entry.published,
             summary=lead,
-            signature=sig,
+            signature=keys.signature,
         )
-        stories.add_keys(self.db, story_id, keys + bands)
+        stories.add_keys(self.db, story_id, match + list(keys.bands))
         return Placement(story_id, created=True)
 
     def attach(
@@ -113,9 +115,11 @@ class StoryFiler:
     ) -> StoryFiled:
         """Count the stored item in its story, re-choose the summary, promote the story."""
         story_id = placement.story_id
-        before_items, before_outlets = stories.attach_item(self.db, story_id, now=now)
-        story = stories.get(self.db, story_id) or {}
-        outlets_now = int(story.get("outlet_count") or 0)
+        counted = stories.count_item(self.db, story_id, now=now)
+        story = counted.before or {}
+        before_items = int(story.get("item_count") or 0)
+        before_outlets = int(story.get("outlet_count") or 0)
+        outlets_now = counted.outlets
         filled = False
         if placement.created:
             stories.set_summary(self.db, story_id, lead, item_id)
@@ -127,7 +131,7 @@ class StoryFiler:
         elif outlets_now > before_outlets:
             # Another outlet's lead may be the more central one; the same outlet again (an
             # update of its own article) does not change the choice.
-            self._refresh_summary(story_id)
+            self._refresh_summary(story_id, story)
         was_relevant = bool(story.get("relevant"))
         became_relevant = relevant and not was_relevant
         if became_relevant:
@@ -148,9 +152,11 @@ class StoryFiler:
             lead_filled=filled and was_relevant,
         )
 
-    def _refresh_summary(self, story_id: int) -> None:
+    def _refresh_summary(self, story_id: int, story: dict) -> None:
         found = stories.item_leads(self.db, story_id)
         if len(found) < 2:
             return
-        best = summary.story_summary([lead for _, lead in found])
-        stories.set_summary(self.db, story_id, found[best][1], found[best][0])
+        best_id, best = found[summary.story_summary([lead for _, lead in found])]
+        if best_id == story.get("lead_item_id") and best == story.get("summary"):
+            return  # the choice stands: nothing to write
+        stories.set_summary(self.db, story_id, best, best_id)

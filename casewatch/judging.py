@@ -7,6 +7,7 @@ there is no worker. The main process then only files, stores and decides.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import pickle
 from dataclasses import dataclass
@@ -29,6 +30,11 @@ class Judged:
     lead: str
     language: str | None
     canonical_url: str | None  # kept items only
+    # Kept items judged with a `Keying` (the parse worker's job): what filing the story needs
+    # from the entry alone, so the main process only looks up and writes.
+    story: dedup.StoryKeys | None = None
+    thin: bool = False  # a relevant item whose lead is too thin: its article is worth reading
+    timeline_url: str | None = None  # a court development's link for the timeline
 
     @property
     def relevant(self) -> bool:
@@ -62,8 +68,18 @@ def judge(engine: RuleEngine, entry: Entry, cfg: SourceConfig, kind: str) -> Mat
     return engine.judge(entry.title, text, source=cfg.rules, kind=kind)
 
 
-def judge_entry(engine: RuleEngine, entry: Entry, cfg: SourceConfig, source_kind: str) -> Judged:
-    """The rules' verdict on an entry, its kind, lead, language and canonical URL."""
+def judge_entry(
+    engine: RuleEngine,
+    entry: Entry,
+    cfg: SourceConfig,
+    source_kind: str,
+    keying: dedup.Keying | None = None,
+    *,
+    signature: bool = True,
+) -> Judged:
+    """The rules' verdict on an entry, its kind, lead, language and canonical URL; with a
+    `keying`, also what filing its story needs (`Judged.story`, `thin`, `timeline_url`),
+    its MinHash signature only with `signature` (filing makes it when it needs it)."""
     match = judge(engine, entry, cfg, source_kind)
     relevant = match.verdict == "relevant"
     court = match.court and relevant  # the rules decide; a court's own feed is a forum
@@ -80,7 +96,36 @@ def judge_entry(engine: RuleEngine, entry: Entry, cfg: SourceConfig, source_kind
         )
     kept = match.verdict != "dropped"
     canon = dedup.canonical_url(entry.link) if entry.link and kept else None
-    return Judged(match, court, lead, language, canon)
+    judged = Judged(match, court, lead, language, canon)
+    if keying is None or not kept:
+        return judged
+    return complete(judged, entry, keying, signature=signature)
+
+
+def complete(
+    judged: Judged, entry: Entry, keying: dedup.Keying, *, signature: bool = False
+) -> Judged:
+    """A kept entry's judgment with what filing its story needs from the entry alone: its
+    story keys (`dedup.story_keys`), whether its lead is thin, its timeline link."""
+    return dataclasses.replace(
+        judged,
+        story=dedup.story_keys(
+            entry, keying, canonical_link=judged.canonical_url, signature=signature
+        ),
+        thin=judged.relevant
+        and bool(entry.link)
+        and summary.needs_article(judged.lead, title=entry.title),
+        timeline_url=timeline_link(judged.canonical_url or entry.link) if judged.court else None,
+    )
+
+
+def timeline_link(url: str | None) -> str | None:
+    """The link a timeline entry shows: the article's address without tracking, never a
+    search engine's redirect (no link is better than one that leads elsewhere)."""
+    if not url:
+        return None
+    clean = dedup.canonical_url(url)
+    return None if dedup.is_opaque_link(clean) else clean
 
 
 def judge_in_worker(worker_queue: int, own_queue: int) -> bool:
@@ -96,12 +141,18 @@ def pickled_rules(settings: RelevanceSettings) -> bytes:
 
 
 def judge_entries(
-    entries: list[Entry], *, rules: bytes, cfg: SourceConfig, source_kind: str
+    entries: list[Entry],
+    *,
+    rules: bytes,
+    cfg: SourceConfig,
+    source_kind: str,
+    keying: dedup.Keying | None = None,
 ) -> list[Judged]:
     """`judge_entry` for each entry: the parse worker's job (a top-level function, so a process
-    pool can call it). `rules` comes from `pickled_rules`, made by the process that owns them."""
+    pool can call it). `rules` comes from `pickled_rules`, made by the process that owns them;
+    `keying` makes the story keys of kept entries here too."""
     engine = _engine(rules)
-    return [judge_entry(engine, entry, cfg, source_kind) for entry in entries]
+    return [judge_entry(engine, entry, cfg, source_kind, keying) for entry in entries]
 
 
 @functools.lru_cache(maxsize=2)

@@ -26,11 +26,13 @@ from casewatch.fetch import Fetcher
 from casewatch.filing import Placement, StoryFiler
 from casewatch.judging import (
     Judged,
+    complete,
     judge,
     judge_entries,
     judge_entry,
     judge_in_worker,
     pickled_rules,
+    timeline_link,
 )
 from casewatch.model import Entry, FetchResult, Match, ParseResult
 from casewatch.outlets import OutletNames, credited_outlet
@@ -109,15 +111,6 @@ class CycleReport:
 
 def _digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
-
-
-def timeline_link(url: str | None) -> str | None:
-    """The link a timeline entry shows: the article's address without tracking, never a
-    search engine's redirect (no link is better than one that leads elsewhere)."""
-    if not url:
-        return None
-    clean = dedup.canonical_url(url)
-    return None if dedup.is_opaque_link(clean) else clean
 
 
 EARLIEST_DATE = date(1990, 1, 1)  # before any feed this project reads; `case.start` narrows it
@@ -416,8 +409,11 @@ class Monitor:
             entry.published = plausible_date(entry.published, now=now, earliest=earliest)
             entry.updated = plausible_date(entry.updated, now=now, earliest=earliest)
         first_poll = sources.first_poll_pending(src)
-        # The worker judges (rules, lead, language) while this process files others.
-        judged = await self._judge_new(src, cfg, parsed.entries)
+        identities = dedup.document_identities(
+            parsed.entries, source_format=cfg.format, outlets=self.outlets
+        )
+        # The worker judges (rules, lead, language, story keys) while this process files others.
+        judged = await self._judge_new(src, cfg, parsed.entries, identities)
         with self.db.atomic():
             self._ingest(
                 src,
@@ -427,6 +423,7 @@ class Monitor:
                 first_poll=first_poll,
                 backfill=backfill,
                 judged_before=judged,
+                identities=identities,
             )
             self._record_success(
                 src, result, entry_count=len(parsed.entries), new_items=outcome.new_items
@@ -647,32 +644,47 @@ class Monitor:
         first_poll: bool,
         backfill: bool,
         judged_before: dict[int, Judged] | None = None,
+        identities: list[list[str] | None] | None = None,
     ) -> None:
         """Identity, judging, filing the story, storing the item, the alert decision.
-        `judged_before`: entries (by index) the parse worker already judged."""
+        `judged_before`: entries (by index) the parse worker already judged; `identities`:
+        the document's identity keys (`dedup.document_identities`), when already made.
+
+        Looks up the document's identity keys in one statement and writes the new ones in
+        one more (entries repeated within the document are recognised in between)."""
         judged_before = judged_before or {}
         now = self.clock.now()
         max_age = timedelta(seconds=self.config.defaults.alert_max_age)
-        identities = dedup.document_identities(
-            entries, source_format=cfg.format, outlets=self.outlets
-        )
+        if identities is None:
+            identities = dedup.document_identities(
+                entries, source_format=cfg.format, outlets=self.outlets
+            )
+        source_id = int(src["id"])
+        seen = items.seen_keys(self.db, source_id, [k for keys in identities if keys for k in keys])
+        new_seen: list[tuple[str, int]] = []
+        keying = self._keying(src)
         for index, (entry, keys) in enumerate(zip(entries, identities, strict=True)):
             if keys is None:
                 outcome.skipped.append("an entry without guid, link, title or text")
                 continue
-            if items.seen_item(self.db, src["id"], keys) is not None:
+            if any(key in seen for key in keys):
                 continue
-            judged = judged_before.get(index) or self._judge_entry(entry, cfg, src["kind"])
+            judged = judged_before.get(index) or self._judge_entry(entry, cfg, src["kind"], keying)
+            if judged.kept and judged.story is None:
+                judged = complete(judged, entry, keying)  # judged without keys (a test, a bench)
             place = self._place(entry, src, judged, now) if judged.kept else None
             if place is not None and place.alias_of is not None:
                 # The same entry under a new guid: remember the keys, nothing new.
-                items.add_seen(self.db, src["id"], keys, place.alias_of)
+                seen.update(dict.fromkeys(keys, place.alias_of))
+                new_seen.extend((key, place.alias_of) for key in keys)
                 continue
             item_id = self._store_item(src, keys, entry, judged, place, now)
+            seen.update(dict.fromkeys(keys, item_id))
+            new_seen.extend((key, item_id) for key in keys)
             outcome.new_items += 1
             if judged.relevant:
                 outcome.relevant += 1
-                if entry.link and summary.needs_article(judged.lead, title=entry.title):
+                if judged.thin:
                     outcome.thin.append((item_id, entry))
             if place is None:
                 continue
@@ -685,7 +697,7 @@ class Monitor:
                 now=now,
             )
             if judged.court and judged.relevant:
-                self._note_court_act(filed.story_id, entry, item_id, judged.canonical_url, now)
+                self._note_court_act(filed.story_id, entry, item_id, judged.timeline_url, now)
             published = entry.published or entry.updated
             if filed.became_relevant:
                 # Which development it reports is decided for the whole cycle at once (one
@@ -693,7 +705,7 @@ class Monitor:
                 stored_events.enqueue(
                     self.db,
                     filed.story_id,
-                    source_id=int(src["id"]),
+                    source_id=source_id,
                     first_poll=first_poll,
                     backfill=backfill,
                     court_source=src["kind"] == "court",
@@ -711,6 +723,11 @@ class Monitor:
             if alerting.held_back_by_age(filed, None, moment):
                 outcome.too_old += 1
             self._act(alerting.decide(filed, None, moment), filed, None, outcome.alerts, src)
+        items.add_seen_many(self.db, source_id, new_seen)
+
+    def _keying(self, src: dict) -> dedup.Keying:
+        """What the story keys of a source's entries depend on besides the entries."""
+        return self.filer.keying(src["url"] if src["format"] == "page" else None)
 
     # -- events ----------------------------------------------------------------------------------
 
@@ -801,25 +818,30 @@ class Monitor:
                 target = event.alert_story_id
             self._rearm_updates(target, src)
 
-    def _judge_entry(self, entry: Entry, cfg: SourceConfig, source_kind: str) -> Judged:
-        return judge_entry(self.engine, entry, cfg, source_kind)
+    def _judge_entry(
+        self, entry: Entry, cfg: SourceConfig, source_kind: str, keying: dedup.Keying
+    ) -> Judged:
+        # Inline, the MinHash signature waits until filing needs it (no story found by keys).
+        return judge_entry(self.engine, entry, cfg, source_kind, keying, signature=False)
 
     async def _judge_new(
-        self, src: dict, cfg: SourceConfig, entries: list[Entry]
+        self,
+        src: dict,
+        cfg: SourceConfig,
+        entries: list[Entry],
+        identities: list[list[str] | None],
     ) -> dict[int, Judged]:
-        """Judge the entries not seen before in the parse worker, by their index. Nothing (they
-        are judged inline by `_ingest`) when there is no worker process, or when the worker has
-        more jobs queued than this process has parsed sources waiting to be filed: the busier
-        of the two cores leaves the judging to the other."""
+        """Judge the entries not seen before in the parse worker, by their index, with their
+        story keys. Nothing (they are judged inline by `_ingest`) when there is no worker
+        process, or when the worker has more jobs queued than this process has parsed sources
+        waiting to be filed: the busier of the two cores leaves the judging to the other."""
         if self.executor is None or not judge_in_worker(self._queued, self._parsed_waiting):
             return {}
-        identities = dedup.document_identities(
-            entries, source_format=cfg.format, outlets=self.outlets
-        )
+        seen = items.seen_keys(self.db, src["id"], [k for keys in identities if keys for k in keys])
         new = [
             index
             for index, keys in enumerate(identities)
-            if keys is not None and items.seen_item(self.db, src["id"], keys) is None
+            if keys is not None and not any(key in seen for key in keys)
         ]
         if not new:
             return {}
@@ -831,6 +853,7 @@ class Monitor:
             rules=self._rules,
             cfg=cfg,
             source_kind=src["kind"],
+            keying=self._keying(src),
         )
         self._queued += 1
         judging = asyncio.get_running_loop().run_in_executor(self.executor, job)
@@ -849,6 +872,7 @@ class Monitor:
             kind=judged.kind,
             lead=judged.lead,
             now=now,
+            keys=judged.story,
         )
 
     def _store_item(
@@ -885,22 +909,22 @@ class Monitor:
                 image_url=entry.image,
             ),
         )
-        items.add_seen(self.db, src["id"], keys, item_id)
         return item_id
 
     def _note_court_act(
-        self, story_id: int, entry: Entry, item_id: int, canonical: str | None, now: datetime
+        self, story_id: int, entry: Entry, item_id: int, link: str | None, now: datetime
     ) -> None:
         """A relevant court development goes on the timeline: once per story, under the story's
-        headline, with the article's clean address (tracking stripped, never a search engine's
-        redirect), on the day it was published (never a future day)."""
+        headline, with the article's clean address (`link`: tracking stripped, never a search
+        engine's redirect; `judging.timeline_link`), on the day it was published (never a
+        future day)."""
         story = stories.get(self.db, story_id) or {}
         timeline.add_court_act(
             self.db,
             story_id=story_id,
             date=timeline_day(entry.published or entry.updated, now),
             title=str(story.get("title") or entry.title)[:300],
-            url=timeline_link(canonical or entry.link),
+            url=link,
             item_id=item_id,
         )
 

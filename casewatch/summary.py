@@ -201,21 +201,44 @@ def story_summary(leads: list[str]) -> int:
     """Index of the lead that best represents a story: the most similar to the others."""
     if not leads:
         raise ValueError("story_summary needs at least one lead, got an empty list")
-    token_sets = [_tokens(text) for text in leads]
+    token_sets = tuple(_tokens(text) for text in leads)
     count = len(leads)
-    # Each pair once (the similarity is symmetric): a story re-chooses on every new outlet.
-    totals = [0.0] * count
-    for first in range(count):
-        for second in range(first + 1, count):
-            similarity = _jaccard(token_sets[first], token_sets[second])
-            totals[first] += similarity
-            totals[second] += similarity
+    totals = _similarity_totals(token_sets)
 
     def centrality(index: int) -> float:
         return 0.0 if count == 1 else totals[index] / (count - 1)
 
     # Ties (equal centrality, e.g. two items) go to the lead with the most distinct words.
     return max(range(count), key=lambda i: (round(centrality(i), 9), len(token_sets[i]), -i))
+
+
+_TOTALS_KEPT = 4096
+_totals_cache: dict[tuple[frozenset[str], ...], tuple[float, ...]] = {}
+
+
+def _similarity_totals(token_sets: tuple[frozenset[str], ...]) -> tuple[float, ...]:
+    """Each lead's summed similarity to the others (each pair once: it is symmetric).
+
+    A story re-chooses its lead on every new outlet, and its leads are those of its first items
+    in order: the totals of the leads before the new one are kept, so a choice costs one pass
+    over the leads, not one per pair. The sums add the same terms in the same order as a pass
+    over every pair would (lead i: its pairs with earlier leads, then with later ones)."""
+    known = len(token_sets)
+    while known > 1 and token_sets[:known] not in _totals_cache:
+        known -= 1
+    totals = list(_totals_cache.get(token_sets[:known], (0.0,) * known))
+    if len(_totals_cache) >= _TOTALS_KEPT:
+        _totals_cache.clear()
+    for last in range(known, len(token_sets)):
+        newest = token_sets[last]
+        own = 0.0
+        for index in range(last):
+            similarity = _jaccard(token_sets[index], newest)
+            totals[index] += similarity
+            own += similarity
+        totals.append(own)
+        _totals_cache[token_sets[: last + 1]] = tuple(totals)
+    return tuple(totals)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -50,11 +50,37 @@ def seen_item(db: Database, source_id: int, keys: list[str]) -> int | None:
     return None
 
 
+_KEYS_PER_QUERY = 500  # bound variables per statement, well under SQLite's limit
+
+
+def seen_keys(db: Database, source_id: int, keys: list[str]) -> dict[str, int]:
+    """Which of these identity keys of a source are stored, with their item ids: a whole
+    fetched document's keys in one statement (per 500 keys)."""
+    found: dict[str, int] = {}
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), _KEYS_PER_QUERY):
+        chunk = unique[start : start + _KEYS_PER_QUERY]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            (str(key), int(item_id))
+            for key, item_id in db.conn.execute(
+                f"SELECT key, item_id FROM seen WHERE source_id = ? AND key IN ({marks})",
+                (source_id, *chunk),
+            )
+        )
+    return found
+
+
 def add_seen(db: Database, source_id: int, keys: list[str], item_id: int) -> None:
     """Remember identity keys of a source (aliases of an item included). Never pruned."""
+    add_seen_many(db, source_id, [(k, item_id) for k in keys])
+
+
+def add_seen_many(db: Database, source_id: int, pairs: list[tuple[str, int]]) -> None:
+    """Remember (identity key, item id) pairs of a source: a document's in one statement."""
     db.conn.executemany(
         "INSERT OR IGNORE INTO seen (source_id, key, item_id) VALUES (?, ?, ?)",
-        [(source_id, k, item_id) for k in keys],
+        [(source_id, key, item_id) for key, item_id in pairs],
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from array import array
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlite_utils import Database
@@ -126,19 +127,43 @@ def outlet_of(item_publisher: str | None, source_name: str) -> str:
     return (item_publisher or source_name).strip()
 
 
-def attach_item(db: Database, story_id: int, *, now: datetime) -> tuple[int, int]:
-    """Refresh a story's counts after an item joined it; return (items, outlets) before."""
-    before = one(db, "SELECT item_count, outlet_count FROM stories WHERE id = ?", (story_id,))
-    db.execute(
+@dataclass(frozen=True)
+class Counted:
+    """A story as an item found it (`before`: its row before the item counted, None if there
+    is no such story) and its counts after."""
+
+    before: dict | None
+    items: int
+    outlets: int
+
+
+def count_item(db: Database, story_id: int, *, now: datetime) -> Counted:
+    """Refresh a story's counts after an item joined it: two statements, the row before (what
+    filing decides on) and the update, which returns the counts after."""
+    before = one(
+        db,
+        "SELECT title, kind, relevant, item_count, outlet_count, summary, lead_item_id"
+        " FROM stories WHERE id = ?",
+        (story_id,),
+    )
+    after = db.execute(
         """UPDATE stories SET
              item_count = (SELECT count(*) FROM items WHERE story_id = :id),
              outlet_count = (SELECT count(DISTINCT COALESCE(items.publisher, sources.name))
                              FROM items JOIN sources ON sources.id = items.source_id
                              WHERE items.story_id = :id),
              last_seen_at = :now
-           WHERE id = :id""",
+           WHERE id = :id RETURNING item_count, outlet_count""",
         {"id": story_id, "now": iso(now)},
-    )
+    ).fetchone()
+    if after is None:
+        return Counted(None, 0, 0)
+    return Counted(before, int(after[0]), int(after[1]))
+
+
+def attach_item(db: Database, story_id: int, *, now: datetime) -> tuple[int, int]:
+    """Refresh a story's counts after an item joined it; return (items, outlets) before."""
+    before = count_item(db, story_id, now=now).before
     if before is None:
         return 0, 0
     return int(before["item_count"]), int(before["outlet_count"])

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from casewatch.dedup import (
+    Keying,
     MinHasher,
     canonical_url,
     document_identities,
@@ -19,6 +20,7 @@ from casewatch.dedup import (
     near_duplicate_text,
     normalise_title,
     split_publisher,
+    story_keys,
     story_match_keys,
     title_key,
 )
@@ -713,3 +715,54 @@ def test_a_case_outlet_named_in_feeds_yaml_is_cut_from_headlines() -> None:
     assert bare  # the premise: a headline long enough for a title key
     assert story_match_keys(other, outlets=frozenset({"EJIL: Talk!"})) == bare
     assert story_match_keys(other) != bare
+
+
+# --------------------------------------------------------------------------------------------
+# story_keys: what the parse worker makes for filing, one pass over the entry
+
+
+@pytest.mark.parametrize(
+    ("entry", "source_url"),
+    [
+        (ORIGINAL, None),
+        (GOOGLE_ITEM, None),
+        (OUTLET_A, None),
+        (OUTLET_B, None),
+        # a page source whose entries link back to the listing: no URL key
+        (
+            Entry(title=ORIGINAL.title, link="https://www.ohchr.org/en/press-releases/"),
+            "https://www.ohchr.org/en/press-releases",
+        ),
+        # no link: a guid that is a web address stands in for it
+        (Entry(title=ORIGINAL.title, guid="https://www.example-news.com/world/a"), None),
+        (Entry(title="Reading the Prosecutor's report on deportations - EJIL: Talk!"), None),
+        (
+            Entry(
+                title="阿根廷法院裁定维吾尔种族灭绝案可以继续审理 - 自由亚洲电台", summary="维" * 80
+            ),
+            None,
+        ),
+        (Entry(title="  ", link="   ", summary="Only text, no headline."), None),
+    ],
+)
+def test_story_keys_made_in_one_pass_are_those_filing_would_make_one_by_one(
+    entry: Entry, source_url: str | None
+) -> None:
+    outlets = frozenset({"EJIL: Talk!"})
+    keying = Keying(stopwords=CASE_WORDS, outlets=outlets, source_url=source_url)
+    canonical = canonical_url(entry.link) if entry.link else None
+    hasher = MinHasher()
+    signature = hasher.signature(near_duplicate_text(entry, stopwords=CASE_WORDS, outlets=outlets))
+
+    keys = story_keys(entry, keying, canonical_link=canonical)
+
+    assert list(keys.match) == story_match_keys(
+        entry, stopwords=CASE_WORDS, source_url=source_url, outlets=outlets
+    )
+    assert keys.title == split_publisher(entry.title, entry.publisher, outlets=outlets)[0]
+    assert keys.signature == signature
+    assert list(keys.bands) == hasher.band_keys(signature)
+    # made later, when filing needs it (an entry judged in the main process)
+    later = story_keys(entry, keying, canonical_link=canonical, signature=False)
+    assert later.signature is None and later.bands == ()
+    assert later.with_signature(entry, keying) == keys

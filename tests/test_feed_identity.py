@@ -54,3 +54,24 @@ async def test_an_empty_entry_is_skipped_not_the_whole_source(
     (outcome,) = report.outcomes
     assert (outcome.status, outcome.error, outcome.new_items) == ("new", None, 2)
     assert "an entry without guid, link, title or text" in outcome.skipped
+
+
+async def test_an_entry_repeated_within_one_document_is_stored_once(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    # A court page's feed without guids or links lists entries twice (pinned copies at the
+    # top): one identity, one item each, whether the rules keep it or not; and a reissue
+    # under a new guid is no new item.
+    filing = {"title": HEADLINES[0], "description": "The filing names eleven officials."}
+    notice = {"title": "Registry closed on Friday", "description": "Opening hours change."}
+    reissued = item(1, HEADLINES[1], guid="guid-1-reissued")
+    url = feed_server.route(
+        "/f.xml",
+        rss([filing, notice, item(1, HEADLINES[1]), dict(filing), reissued, dict(notice)]),
+    )
+    async with app_for(tmp_path, [{"name": "Court", "url": url}]) as app:
+        report = await app.monitor.poll_once(backfill=True)
+        assert report.outcomes[0].new_items == 3
+        assert len(report.alerts) == 2
+        again = await app.monitor.poll_once(force=True)
+        assert again.outcomes[0].new_items == 0 and again.alerts == []

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from storage import destinations, items, open_store, outbox
+from storage import destinations, items, open_store, outbox, stories
 from storage.db import explain, is_busy, scalar
 from storage.schema import migrations
 
@@ -129,3 +129,60 @@ def test_each_database_error_is_one_line_naming_the_file_and_what_to_do(
     line = explain(error, "data/c.db")
     assert says in line and "data/c.db" in line and "\n" not in line
     assert is_busy(error) is (says == "still locked by another process")
+
+
+def test_a_documents_seen_keys_are_looked_up_at_once_however_many(tmp_path: Path) -> None:
+    db = open_store(tmp_path / "seen.db")
+    db.execute(
+        "INSERT INTO sources (name, url, created_at) VALUES ('S', 'https://s.example', ?)",
+        (NOW.isoformat(),),
+    )
+    db.execute(
+        "INSERT INTO sources (name, url, created_at) VALUES ('T', 'https://t.example', ?)",
+        (NOW.isoformat(),),
+    )
+    stored = [(f"g:{n}", 1000 + n) for n in range(0, 1400, 2)]  # 700 keys, every other one
+    items.add_seen_many(db, 1, stored)
+    items.add_seen(db, 2, ["g:1"], 7)  # another source's key is not this source's
+
+    asked = [f"g:{n}" for n in range(1400)] + ["g:0"]  # more than one statement's worth
+    assert items.seen_keys(db, 1, asked) == dict(stored)
+    assert items.seen_keys(db, 2, asked) == {"g:1": 7}
+    assert items.seen_keys(db, 1, []) == {}
+
+
+def test_counting_an_item_in_its_story_gives_the_story_before_and_its_counts_after(
+    tmp_path: Path,
+) -> None:
+    db = open_store(tmp_path / "count.db")
+    for name in ("Reuters feed", "AP feed"):
+        db.execute(
+            "INSERT INTO sources (name, url, created_at) VALUES (?, ?, ?)",
+            (name, f"https://{name[:2]}.example", NOW.isoformat()),
+        )
+    story = stories.create(
+        db,
+        title="ICC Prosecutor declines to open Uyghur inquiry",
+        url=None,
+        kind="news",
+        relevant=False,
+        now=NOW,
+        published_at=None,
+        summary="",
+        signature=None,
+    )
+    for n, (source, publisher) in enumerate([(1, None), (1, None), (2, None), (2, "Reuters")]):
+        db.execute(
+            "INSERT INTO items (source_id, entry_key, story_id, title, publisher, fetched_at,"
+            " verdict) VALUES (?, ?, ?, 'x', ?, ?, 'relevant')",
+            (source, f"k{n}", story, publisher, NOW.isoformat()),
+        )
+        counted = stories.count_item(db, story, now=NOW + timedelta(minutes=n))
+        assert counted.before is not None
+        assert (counted.before["item_count"], counted.items) == (n, n + 1)
+        # outlets: the publisher an entry names, else its source's name
+        assert counted.outlets == [1, 1, 2, 3][n]
+    assert (stories.get(db, story) or {})["last_seen_at"] == (
+        NOW + timedelta(minutes=3)
+    ).isoformat()
+    assert stories.count_item(db, story + 1, now=NOW) == stories.Counted(None, 0, 0)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from casewatch import summary as summary_module
 from casewatch.summary import (
     clean_description,
     detect_language,
@@ -448,3 +449,22 @@ def test_story_summary_of_one_lead_is_that_lead() -> None:
 def test_story_summary_of_no_leads_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one lead"):
         story_summary([])
+
+
+def test_story_summary_chooses_the_same_lead_whether_outlets_came_one_by_one_or_at_once() -> None:
+    leads = [
+        "Thailand deported 40 Uyghur men to China on Thursday.",
+        "Watch: scenes outside the embassy in Bangkok on Thursday evening.",
+        "Thailand deported 40 Uyghur men to China, defying warnings from UN experts.",
+        "Rights groups condemned the deportation of Uyghur men from Thailand.",
+        "The UN human rights office said the deportation of 40 Uyghur men breaks the law.",
+        "Bangkok traffic was heavy on Thursday.",
+    ]
+    one_by_one = [story_summary(leads[: n + 1]) for n in range(len(leads))]
+    changed = [*leads[:3], "Thailand sent 40 Uyghur men back to China.", *leads[4:]]
+    after_an_edit = story_summary(changed)  # an article read replaced a lead in the middle
+
+    summary_module._totals_cache.clear()  # the same questions, nothing remembered
+    assert one_by_one == [story_summary(leads[: n + 1]) for n in range(len(leads))]
+    assert after_an_edit == story_summary(changed)
+    assert "deport" in leads[one_by_one[-1]]  # not the traffic, not the pictures
