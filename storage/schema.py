@@ -255,3 +255,20 @@ def m006_events(db: Database) -> None:
             WHERE relevant = 1;
         """
     )
+
+
+@migrations()
+def m007_story_lookups_by_index(db: Database) -> None:
+    """Lookups that filing a kept item makes, by index instead of scans that grew with a story
+    or with the archive: a story's items by source and outlet (the same entry again, and the
+    story's counts, read from the index alone; items without a story, the dropped ones, stay
+    out of it), a story's delivered alerts (the outbox was scanned whole for every report
+    joining a story), a story's timeline entry (the timeline was scanned)."""
+    db.executescript(
+        """
+        CREATE INDEX items_story_source ON items(story_id, source_id, publisher)
+            WHERE story_id IS NOT NULL;
+        CREATE INDEX outbox_story ON outbox(story_id) WHERE story_id IS NOT NULL;
+        CREATE INDEX timeline_item ON timeline(item_id) WHERE item_id IS NOT NULL;
+        """
+    )
