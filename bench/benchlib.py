@@ -640,7 +640,8 @@ def prefill_archive(
 
     Rows have the shapes the ingest path writes: items (with their FTS rows, through the
     schema's triggers), a `seen` key per item, and for `story_share` of the items a story with
-    its "u:" URL key, "t:" title key and 16 LSH band keys, plus a 256-byte signature. Items are
+    its "u:" URL key, "t:" title key and 16 LSH band keys, plus a 256-byte signature; each
+    relevant story's alert, delivered to one console destination, is in the outbox. Items are
     spread over the `span_days` before `now`, oldest first. `sources` is (name, url) pairs;
     only the first `due` of them (all when None) are due at `now`, the rest in an hour.
     """
@@ -661,6 +662,10 @@ def prefill_archive(
                 for i, (name, url) in enumerate(sources)
             ],
         )
+        conn.execute(
+            "INSERT INTO destinations (type, purpose, created_at) VALUES ('console', 'alerts', ?)",
+            (stamp,),
+        )
     source_ids = [int(r[0]) for r in conn.execute("SELECT id FROM sources ORDER BY id")]
     item_id = story_id = keys = 0
     span = timedelta(days=span_days).total_seconds()
@@ -671,6 +676,7 @@ def prefill_archive(
         seen_rows: list[tuple[int, str, int]] = []
         story_rows: list[tuple[object, ...]] = []
         key_rows: list[tuple[str, int]] = []
+        alert_rows: list[tuple[object, ...]] = []
         while len(item_rows) < batch and item_id < items:
             feed += 1
             src = source_ids[feed % len(source_ids)]
@@ -720,6 +726,9 @@ def prefill_archive(
                         )
                     )
                     key_rows += [(k, story) for k in story_keys]
+                    if verdict == "relevant":
+                        at = iso(fetched)
+                        alert_rows.append((f"story:{story}", story, at, at, at))
                 item_rows.append(
                     (
                         item_id,
@@ -759,6 +768,11 @@ def prefill_archive(
             )
             conn.executemany(
                 "INSERT OR IGNORE INTO story_keys (key, story_id) VALUES (?, ?)", key_rows
+            )
+            conn.executemany(
+                "INSERT INTO outbox (destination_id, kind, ref, story_id, created_at, attempts,"
+                " next_attempt_at, delivered_at) VALUES (1, 'alert', ?, ?, ?, 1, ?, ?)",
+                alert_rows,
             )
         keys += len(key_rows)
     db.close()
