@@ -1,8 +1,10 @@
-"""Judging one entry: the rules' verdict, its lead and language, its canonical URL.
+"""Judging one entry: the rules' verdict, its lead and language, its canonical URL, and what
+filing its story needs; and finishing a parsed document (outlets, dates, identity keys).
 
 Everything here is pure and per entry, so it runs where the cycle has CPU to spare: in the
-parse worker process (`judge_entries`, handed the rules once as pickled bytes), or inline when
-there is no worker. The main process then only files, stores and decides.
+parse worker process (`prepare_document` right after the parse, `judge_entries` handed the
+rules once as pickled bytes), or inline when there is no worker. The main process then only
+looks up, files, stores and decides.
 """
 
 from __future__ import annotations
@@ -10,15 +12,71 @@ from __future__ import annotations
 import dataclasses
 import functools
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from casewatch import dedup, summary
-from casewatch.model import Entry, Match
+from casewatch.model import Entry, Match, ParseResult
+from casewatch.outlets import OutletNames, credited_outlet
 from casewatch.relevance import RelevanceSettings, RuleEngine
 
 if TYPE_CHECKING:  # config imports the HTTP client; the worker needs none of it
     from casewatch.config import SourceConfig
+
+EARLIEST_DATE = date(1990, 1, 1)  # before any feed this project reads; `case.start` narrows it
+
+
+def plausible_date(
+    when: datetime | None, *, now: datetime, earliest: date = EARLIEST_DATE
+) -> datetime | None:
+    """An entry's date if it can be true, else None (unknown): not before `earliest` (a feed's
+    0001 or 1970 is a missing date in disguise) and not more than a day ahead of now (2099, or
+    a wrong time zone beyond any real offset)."""
+    if when is None:
+        return None
+    if when.date() < earliest or when > now + timedelta(days=1):
+        return None
+    return when
+
+
+@dataclass(frozen=True)
+class Finishing:
+    """What finishing a parsed document of a source takes (`prepare_document`)."""
+
+    cfg: SourceConfig
+    names: OutletNames  # one spelling per outlet
+    outlets: frozenset[str]  # the case's outlets (feeds.yaml)
+    feed_title_names_outlet: bool  # a tried feed's own title names its outlet (no `publisher:`)
+    now: datetime
+    earliest: date
+
+
+Identities = list[list[str] | None]
+
+
+def prepare_document(
+    parse: Callable[[], ParseResult], finishing: Finishing
+) -> tuple[ParseResult, Identities]:
+    """Parse a document and finish its entries for filing: the outlet that wrote each one, its
+    dates where they can be true (`plausible_date`), and the document's identity keys
+    (`dedup.document_identities`). The parse worker's job (a top-level function, so a process
+    pool can call it, with `parse` a partial of a top-level parser)."""
+    parsed = parse()
+    cfg = finishing.cfg
+    title = parsed.feed_title if finishing.feed_title_names_outlet else None
+    now, earliest = finishing.now, finishing.earliest
+    for entry in parsed.entries:
+        entry.publisher = credited_outlet(
+            entry, cfg, finishing.names, finishing.outlets, feed_title=title
+        )
+        entry.published = plausible_date(entry.published, now=now, earliest=earliest)
+        entry.updated = plausible_date(entry.updated, now=now, earliest=earliest)
+    identities = dedup.document_identities(
+        parsed.entries, source_format=cfg.format, outlets=finishing.outlets
+    )
+    return parsed, identities
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,9 @@ from casewatch.event_filing import EventFiler
 from casewatch.fetch import Fetcher
 from casewatch.filing import Placement, StoryFiler
 from casewatch.judging import (
+    EARLIEST_DATE,
+    Finishing,
+    Identities,
     Judged,
     complete,
     judge,
@@ -32,10 +35,11 @@ from casewatch.judging import (
     judge_entry,
     judge_in_worker,
     pickled_rules,
+    prepare_document,
     timeline_link,
 )
 from casewatch.model import Entry, FetchResult, Match, ParseResult
-from casewatch.outlets import OutletNames, credited_outlet
+from casewatch.outlets import OutletNames
 from casewatch.pages import parse_page
 from casewatch.relevance import RuleEngine
 from casewatch.sourcelist import display_name
@@ -111,22 +115,6 @@ class CycleReport:
 
 def _digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
-
-
-EARLIEST_DATE = date(1990, 1, 1)  # before any feed this project reads; `case.start` narrows it
-
-
-def plausible_date(
-    when: datetime | None, *, now: datetime, earliest: date = EARLIEST_DATE
-) -> datetime | None:
-    """An entry's date if it can be true, else None (unknown): not before `earliest` (a feed's
-    0001 or 1970 is a missing date in disguise) and not more than a day ahead of now (2099, or
-    a wrong time zone beyond any real offset)."""
-    if when is None:
-        return None
-    if when.date() < earliest or when > now + timedelta(days=1):
-        return None
-    return when
 
 
 def entry_day(day: str, seen: str | None, *, now: datetime, earliest: date) -> str | None:
@@ -389,7 +377,8 @@ class Monitor:
         if result.not_modified or result.body is None:
             self._record_success(src, result, entry_count=None, new_items=0)
             return outcome
-        parsed = await self._parse(result, cfg)
+        # The worker parses and finishes the entries (outlets, dates, identity keys).
+        parsed, identities = await self._parse(result, cfg, src)
         outcome.skipped = parsed.skipped
         for msg in parsed.skipped:
             log.info("%s: skipped an entry: %s", src["name"], msg)
@@ -398,20 +387,7 @@ class Monitor:
             self._record_failure(src, parsed.error, result.status, None)
             return outcome
         outcome.status, outcome.entries = "new", len(parsed.entries)
-        now, earliest = self.clock.now(), self.config.case.start or EARLIEST_DATE
-        # A feed tried with --source or added from Discord has no `publisher:`; its own title
-        # names the outlet better than its address. feeds.yaml sources say who.
-        title = parsed.feed_title if src.get("origin") != "config" else None
-        for entry in parsed.entries:
-            entry.publisher = credited_outlet(
-                entry, cfg, self.outlet_names, self.outlets, feed_title=title
-            )
-            entry.published = plausible_date(entry.published, now=now, earliest=earliest)
-            entry.updated = plausible_date(entry.updated, now=now, earliest=earliest)
         first_poll = sources.first_poll_pending(src)
-        identities = dedup.document_identities(
-            parsed.entries, source_format=cfg.format, outlets=self.outlets
-        )
         # The worker judges (rules, lead, language, story keys) while this process files others.
         judged = await self._judge_new(src, cfg, parsed.entries, identities)
         with self.db.atomic():
@@ -478,8 +454,11 @@ class Monitor:
                     known = stored_events.of_story(self.db, int(story_id))
                     self._rearm_updates(int(known["alert_story_id"]) if known else int(story_id))
 
-    async def _parse(self, result: FetchResult, cfg: SourceConfig) -> ParseResult:
-        """Parse off the event loop; partials (not lambdas) so the executor may be a process pool."""
+    async def _parse(
+        self, result: FetchResult, cfg: SourceConfig, src: dict
+    ) -> tuple[ParseResult, Identities]:
+        """Parse off the event loop and finish the entries there (`prepare_document`); partials
+        (not lambdas) so the executor may be a process pool."""
         body = result.body or b""
         loop = asyncio.get_running_loop()
         if cfg.format == "page":
@@ -493,8 +472,20 @@ class Monitor:
             job = functools.partial(
                 parse_feed, body, content_type=result.content_type, url=result.final_url
             )
+        finishing = Finishing(
+            cfg=cfg,
+            names=self.outlet_names,
+            outlets=self.outlets,
+            # A feed tried with --source or added from Discord has no `publisher:`; its own
+            # title names the outlet better than its address. feeds.yaml sources say who.
+            feed_title_names_outlet=src.get("origin") != "config",
+            now=self.clock.now(),
+            earliest=self.config.case.start or EARLIEST_DATE,
+        )
         self._queued += 1
-        parsing = loop.run_in_executor(self.executor, job)
+        parsing = loop.run_in_executor(
+            self.executor, functools.partial(prepare_document, job, finishing)
+        )
         # Counted when the result arrives, not when this coroutine resumes: the loop may have
         # many parsed sources to file before it comes back here (see `_judge_new`).
         parsing.add_done_callback(self._parsed)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from casewatch.clock import FakeClock
-from casewatch.pipeline import plausible_date
+from casewatch.judging import plausible_date
 from storage import timeline
 from storage.db import rows
 from tests.casewatch_helpers import START, app_for, item
