@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from casewatch.render import escape_markdown
 from casewatch.text import plural
-from storage import destinations, events, outbox, stories
+from casewatch.views import alert_view
+from storage import destinations, events, outbox
 from storage.db import scalar
 from storage.timeutil import iso, parse_iso
 
@@ -111,31 +112,31 @@ class DigestView:
 def build_digest(
     db: Database, *, start: datetime, end: datetime, title: str, empty_mode: str = "skip"
 ) -> DigestView:
-    """Developments first seen in the period (one line per event), court developments first,
-    most covered first."""
+    """Developments first seen in the period, one line each as its alert reads (headline, every
+    outlet, story number), court developments first, most covered first.
+
+    A later report of a development first seen before the period is not a line again: it edited
+    that development's alert, and was in the digest of its own period.
+    """
     view = DigestView(title=title, start=start, end=end, empty_mode=empty_mode)
-    listed_events: set[int] = set()
-    for s in stories.between(db, start, end):
-        # One line per development: the first of its stories listed stands for the event, with
-        # the event's outlets.
-        event_id = s.get("event_id")
-        if event_id is not None:
-            if int(event_id) in listed_events:
-                continue
-            listed_events.add(int(event_id))
-        ds = DigestStory(
-            story_id=int(s["id"]),
-            title=s["title"],
-            url=s["url"],
-            kind=s["kind"],
-            outlets=(
-                stories.outlets(db, int(s["id"]))
-                if event_id is None
-                else events.outlets(db, int(event_id))
-            ),
-            summary=s.get("summary") or "",
+    listed = [
+        v
+        for v in (
+            alert_view(db, d.alert_story_id) for d in events.first_seen_between(db, start, end)
         )
-        (view.court if s["kind"] == "court" else view.news).append(ds)
+        if v is not None
+    ]
+    listed.sort(key=lambda v: (v.kind != "court", -len(v.outlets), v.first_seen))
+    for v in listed:
+        ds = DigestStory(
+            story_id=v.story_id,
+            title=v.title,
+            url=v.url,
+            kind=v.kind,
+            outlets=v.outlets,
+            summary=v.summary,
+        )
+        (view.court if v.kind == "court" else view.news).append(ds)
     counts = db.execute(
         "SELECT sum(court), sum(1 - court) FROM items WHERE verdict = 'relevant'"
         " AND fetched_at >= ? AND fetched_at < ?",
@@ -277,10 +278,10 @@ def digest_lines(view: DigestView, *, markdown: bool = True) -> list[str]:
     if view.empty:
         lines.append("Nothing new in this period.")
         return lines
-    # One unit in the header: stories (each an alert already), split by kind.
+    # One unit in the header: developments (each an alert already), split by kind.
     lines.append(
-        f"{plural(len(view.court) + len(view.news), 'story', 'stories')}: "
-        f"{plural(len(view.court), 'court development')}, {len(view.news)} news"
+        f"{plural(len(view.court) + len(view.news), 'development')}: "
+        f"{len(view.court)} court, {len(view.news)} news"
     )
     court = view.court[: view.max_stories]
     news = view.news[: max(0, view.max_stories - len(court))]
@@ -294,7 +295,8 @@ def digest_lines(view: DigestView, *, markdown: bool = True) -> list[str]:
     if hidden_court or hidden_news:
         parts = [f"{n} {what}" for n, what in ((hidden_court, "court"), (hidden_news, "news")) if n]
         lines.append(
-            f"…and {hidden_court + hidden_news} more stories ({', '.join(parts)}), less covered:"
+            f"…and {hidden_court + hidden_news} more developments ({', '.join(parts)}),"
+            " less covered:"
             " `/case latest` lists them"
         )
     more = f"More: `{view.search_hint} <words>` or `/case story <id>`"

@@ -316,15 +316,29 @@ def latest(
         + " ORDER BY s.first_seen_at DESC, s.id DESC LIMIT ?",
         tuple(params),
     ).fetchall()
-    return [
-        Development(
-            event_id=None if r[0] is None else int(r[0]),
-            alert_story_id=int(r[1]),
-            kind=str(r[2]),
-            first_seen_at=str(r[3]),
-        )
-        for r in found
-    ]
+    return [_development(r) for r in found]
+
+
+def _development(r: tuple) -> Development:
+    return Development(
+        event_id=None if r[0] is None else int(r[0]),
+        alert_story_id=int(r[1]),
+        kind=str(r[2]),
+        first_seen_at=str(r[3]),
+    )
+
+
+def first_seen_between(db: Database, start: datetime, end: datetime) -> list[Development]:
+    """Developments whose first story was first seen in [start, end), in that order (a range
+    of `stories_first_seen`): what a digest of the period lists."""
+    found = db.execute(
+        f"SELECT s.event_id, COALESCE(e.alert_story_id, s.id), {_EVENT_KIND}, s.first_seen_at"
+        " FROM stories s LEFT JOIN events e ON e.id = s.event_id"
+        f" WHERE s.relevant = 1 AND s.first_seen_at >= ? AND s.first_seen_at < ?"
+        f" AND {_FIRST_OF_EVENT} ORDER BY s.first_seen_at, s.id",
+        (iso(start), iso(end)),
+    ).fetchall()
+    return [_development(r) for r in found]
 
 
 def kind_of(db: Database, story_id: int) -> str | None:

@@ -228,16 +228,6 @@ def latest(
     )
 
 
-def between(db: Database, start: datetime, end: datetime) -> list[dict]:
-    """Relevant stories first seen in [start, end), most covered first."""
-    return rows(
-        db,
-        "SELECT * FROM stories WHERE relevant = 1 AND first_seen_at >= ? AND first_seen_at < ?"
-        " ORDER BY kind = 'court' DESC, outlet_count DESC, item_count DESC, first_seen_at",
-        (iso(start), iso(end)),
-    )
-
-
 def refresh_lead(db: Database, item_id: int, summary: str) -> bool:
     """A story whose lead item got a better summary shows it (as does one that had none, which
     takes this item as its lead item). True when the story's summary changed."""

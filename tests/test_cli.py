@@ -111,7 +111,7 @@ async def test_poll_once_json_prints_one_line_per_alert_and_query_commands_answe
     assert CASE_B in out and "Loopback feed" in out
 
     code, out, _ = await bot(tmp_path, "digest", "--since", "1d")
-    assert code == 0 and "stories" in out
+    assert code == 0 and "developments: " in out
 
     code, _, err = await bot(tmp_path, "chart", "--out", str(tmp_path / "c.png"))
     assert code == 0, err

@@ -63,8 +63,8 @@ def test_digest_messages_put_court_first_and_never_exceed_the_limit_or_cut_words
     assert all(len(p) <= 2000 for p in parts)
     text = "\n".join(parts)
     assert text.index("Court decision") < text.index("News story number 2")
-    # the header counts one thing: stories, by kind (not items beside stories)
-    assert "39 stories: 1 court development, 38 news" in text
+    # the header counts one thing: developments, by kind (not items beside them)
+    assert "39 developments: 1 court, 38 news" in text
     assert "items" not in text
     for p in parts:  # split between lines only
         assert not p.endswith(" lo") and not p.startswith("ng ")
@@ -154,8 +154,8 @@ def test_a_busy_period_lists_the_most_covered_stories_court_first_and_counts_the
     text = "\n".join(digest_messages(view))
     assert all(f"Court filing {i}" in text for i in range(1, 4))
     assert "News story 16" in text and "News story 17" not in text  # 3 court + 7 news
-    assert "…and 43 more stories (43 news)" in text
-    assert "53 stories" in text  # the count is of the whole period
+    assert "…and 43 more developments (43 news)" in text
+    assert "53 developments" in text  # the count is of the whole period
 
 
 def test_digest_lines_carry_story_ids_and_discord_timestamps() -> None:

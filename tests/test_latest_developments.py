@@ -1,6 +1,7 @@
-"""`latest` and `/case latest` list developments, not stories: five outlets' wordings of one
-development are one entry (its alert's headline, its outlets), the kind filter reads the
-development's kind, and a relevant story without an event is a development of its own."""
+"""`latest`, `/case latest` and digests list developments, not stories: five outlets' wordings of
+one development are one entry (its alert's headline, its outlets), the kind filter reads the
+development's kind, a relevant story without an event is a development of its own, and a digest
+lists a development in the period it was first seen only."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from casewatch import cli, corrections
 from casewatch.app import App
 from casewatch.clock import FakeClock
+from casewatch.digest import build_digest, digest_text
 from casewatch.views import latest_developments, other_outlets
 from storage import events, items, stories
 from tests.casewatch_helpers import START, app_for
@@ -202,5 +204,42 @@ async def test_case_latest_shows_one_alert_per_development_and_lists_them_beyond
             assert "Only 2 court developments stored so far." in embed["footer"]["text"]
             assert embed["description"].count("Outlet A +4 other outlets") == 1
             assert DEPORTED[0] not in embed["description"]
+    finally:
+        await ctx.__aexit__(None, None, None)
+
+
+async def test_a_digest_lists_the_developments_first_seen_in_its_period_once(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    ctx, app, event = await five_outlets_one_development(feed_server, tmp_path)
+    try:
+        hour = timedelta(hours=1)
+        # The five outlets' reports came in the second poll, an hour after the first.
+        digest = build_digest(app.db, start=START + hour / 2, end=START + 2 * hour, title="d")
+        assert digest.news == [] and len(digest.court) == 1  # court: one report is a court act
+        (line,) = digest.court
+        assert line.title == FIVE[0][0] and line.story_id == events.alert_story_of(app.db, event)
+        assert sorted(line.outlets) == OUTLETS
+        text = digest_text(digest)
+        assert "1 development: 1 court, 0 news" in text
+        assert all(title not in text for title, _ in FIVE[1:])
+        # The first poll's period: the two older developments.
+        digest = build_digest(app.db, start=START - hour, end=START + hour / 2, title="d")
+        assert [s.title for s in digest.court + digest.news] == [HEARINGS[0], DEPORTED[0]]
+
+        # A day later another outlet reports the deportation: its alert is edited, and the
+        # day's digest does not list the development again.
+        app.clock.advance(86400)  # type: ignore[attr-defined]
+        late = "Rights groups condemn Tajikistan's deportation of Uyghur family, ask ICC to act"
+        when = START - timedelta(days=30) + hour
+        feed_server.route(
+            "/o0.xml", rss([report(30, late, "The family was flown out.", when=when)])
+        )
+        await app.monitor.poll_once()
+        deported, joined = _event_of(app, DEPORTED[0]), _event_of(app, late)
+        if joined != deported:
+            corrections.merge_events(app.db, deported, joined, now=app.clock.now())
+        now = app.clock.now()
+        assert build_digest(app.db, start=now - hour, end=now + hour, title="d").empty
     finally:
         await ctx.__aexit__(None, None, None)
