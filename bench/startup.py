@@ -10,6 +10,8 @@ cache, a database that exists), and the medians and their ratio are printed.
     latest            a query command
   with --mix FEEDS.YAML (repeatable): one whole cycle on those feeds, a fresh database per run,
     as the issue-9 benchmark runs it: poll --once --backfill --json
+  with --unchanged too: the cycle again on a database that has it (--all: every source is
+    polled, and nothing changed)
 
 Run: .venv/bin/python bench/startup.py --baseline DIR [--runs 10] [--mix /tmp/mix/4/feeds.yaml]
 where DIR is another checkout (e.g. `git archive <commit> | tar -x -C DIR`; it may use this
@@ -62,6 +64,9 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=10, help="timed runs per command and checkout")
     p.add_argument("--mix", type=Path, action="append", default=[], help="a feeds.yaml to poll")
     p.add_argument("--only-mix", action="store_true", help="skip the no-sources commands")
+    p.add_argument(
+        "--unchanged", action="store_true", help="also a second cycle of each mix (--all)"
+    )
     args = p.parse_args()
     checkouts = {"baseline": args.baseline.resolve(), "this": REPO}
     work = Path(tempfile.mkdtemp(prefix="bench-startup-"))
@@ -82,6 +87,8 @@ def main() -> None:
     for mix in args.mix:
         poll = ["poll", "--once", "--backfill", "--json", "--config", str(mix.resolve())]
         cases.append((f"cycle {mix}", poll, True))
+        if args.unchanged:  # the same feeds again on the database of the untimed first run
+            cases.append((f"unchanged cycle {mix}", [*poll, "--all"], False))
 
     print(f"this: {REPO}\nbaseline: {checkouts['baseline']}\nruns: {args.runs} each, alternated")
     rows = []

@@ -114,7 +114,7 @@ class App:
 
 
 class OnDemandPool(Executor):
-    """A process pool created by its first job.
+    """A process pool created by its first job, or by `start` when a cycle is about to fetch.
 
     Creating a ProcessPoolExecutor already starts multiprocessing's resource tracker (a Python
     process of its own) and imports multiprocessing: commands that never parse a feed (every
@@ -125,8 +125,10 @@ class OnDemandPool(Executor):
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._pool: Executor | None = None
+        self.warm_ups: list[Future[list[str]]] = []  # `start`'s jobs: the modules imported
+        self.jobs = 0  # jobs submitted, not counting the warm-ups
 
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+    def _started(self) -> Executor:
         if self._pool is None:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
@@ -134,11 +136,34 @@ class OnDemandPool(Executor):
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
             )
-        return self._pool.submit(fn, *args, **kwargs)
+        return self._pool
+
+    def start(self) -> None:
+        """Start the workers now and let them import what their jobs need (`worker.warm_up`),
+        unless they run already. A cycle that will fetch calls this first: a worker's start
+        (a new interpreter, then its imports) then overlaps the network wait instead of
+        following the first response, and the worker parses every feed of the cycle."""
+        if self._pool is None:
+            from casewatch.worker import warm_up
+
+            pool = self._started()
+            self.warm_ups = [pool.submit(warm_up) for _ in range(self.workers)]
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        self.jobs += 1
+        return self._started().submit(fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+        if self._pool is None:
+            return
+        if not self.jobs:
+            # Started for a cycle that had nothing to parse (every source unchanged or failed):
+            # the workers are stopped, not waited for while they are still importing. The
+            # executor keeps its processes in `_processes` (Python 3.8 to 3.13; 3.14 has
+            # `terminate_workers()`).
+            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+                process.terminate()
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def stop_on_signals(stop: Callable[[], object]) -> None:

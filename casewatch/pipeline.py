@@ -44,6 +44,7 @@ from casewatch.pages import parse_page
 from casewatch.relevance import RuleEngine
 from casewatch.sourcelist import display_name
 from casewatch.text import fold
+from casewatch.worker import StartsEarly
 from storage import events as stored_events
 from storage import items, outbox, sources, stories, timeline
 from storage import notices as notice_store
@@ -291,6 +292,11 @@ class Monitor:
         now = self.clock.now()
         report = CycleReport(started=now)
         due = sources.due(self.db, now, only_urls, every=force)
+        if isinstance(self.executor, StartsEarly) and any(s["body_hash"] is None for s in due):
+            # A source never read before cannot answer "unchanged": this cycle will parse, so
+            # the parse worker starts up now, while the requests are out. (A cycle of sources
+            # read before may well have nothing to parse: its worker starts with the first job.)
+            self.executor.start()
         total, done = len(due), 0
         # Sources in flight at once: no more than the fetcher serves, so no fetch waits in a
         # queue while the loop is busy ingesting the others, and memory stays bounded.
