@@ -24,8 +24,14 @@ from storage.schema import migrations
 # Discord's gateway heartbeat (about 41 s): a wait blocks the event loop.
 BUSY_TIMEOUT_MS = 20_000
 
+# Every Database here is made with execute_plugins=False: finding sqlite-utils plugins reads the
+# entry points of every installed package (tens of milliseconds of every command's start), and
+# casewatch uses none.
+
 # Every migration this code knows, in order; PRAGMA user_version is their count.
-KNOWN_MIGRATIONS: tuple[str, ...] = tuple(m.name for m in migrations.pending(Database(memory=True)))
+KNOWN_MIGRATIONS: tuple[str, ...] = tuple(
+    m.name for m in migrations.pending(Database(memory=True, execute_plugins=False))
+)
 MIGRATIONS_TABLE = migrations.migrations_table
 
 
@@ -156,7 +162,7 @@ def inspect_store(path: str | Path) -> str | None:
         return explain(exc, path)
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        _check_identity(Database(conn), path)
+        _check_identity(Database(conn, execute_plugins=False), path)
         problems = [r[0] for r in conn.execute("PRAGMA quick_check(3)")]
         if problems != ["ok"]:
             return explain(sqlite3.DatabaseError("malformed: " + "; ".join(problems)), path)
@@ -172,7 +178,7 @@ def inspect_store(path: str | Path) -> str | None:
 def _prepare(conn: sqlite3.Connection, path: str | Path, *, memory: bool) -> Database:
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    db = Store(conn)
+    db = Store(conn, execute_plugins=False)
     _check_identity(db, path)  # reads only: refuses a foreign or newer file before any write
     if not memory and (why := _not_writable(path)):
         raise _read_only(path, why)
