@@ -126,8 +126,8 @@ def test_usual_shapes_take_the_fast_path(name: str) -> None:
         # feedparser names an Atom entry's last author, feedparser-rs its first.
         ("shapes/atom-two-authors.xml", None, "an Atom entry with several authors"),
         # JSON Feed is ours; HTML is named as such.
-        ("jsonfeed.json", None, "format 'json11' not taken"),
-        ("html-page.html", None, "not well-formed for feedparser-rs"),
+        ("jsonfeed.json", None, "not well-formed XML (not well-formed (invalid token)"),
+        ("html-page.html", None, "not well-formed XML (mismatched tag"),
     ],
 )
 def test_documents_read_otherwise_go_to_feedparser(
@@ -325,3 +325,81 @@ def test_a_body_that_is_an_address_is_never_fetched() -> None:
 )
 def test_addresses_resolve_as_feedparser_resolves_them(base: str, ref: str) -> None:
     assert _joined(base, ref) == _feedparser_urljoin(base, ref)
+
+
+class PanicException(BaseException):
+    """What pyo3 raises for a panic in Rust code: a BaseException, not an Exception."""
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), PanicException("index out of bounds")])
+def test_a_fast_parser_failure_falls_back_to_feedparser(
+    monkeypatch: pytest.MonkeyPatch, error: BaseException
+) -> None:
+    def failing(*args: object, **kwargs: object) -> object:
+        raise error
+
+    monkeypatch.setattr(feedparser_rs, "parse", failing)
+    body = (FEEDS / "rss20.xml").read_bytes()
+    assert fast_path(body)[1] == f"feedparser-rs raised {type(error).__name__}: {error}"
+    result = parse_feed(body, url=URL)
+    assert [e.title for e in result.entries] == [
+        "Uyghur groups ask the ICC to reconsider",
+        "Relative links are resolved against the feed",
+    ]
+
+
+def test_an_interrupt_is_not_taken_for_a_fast_parser_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(feedparser_rs, "parse", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fast_path((FEEDS / "rss20.xml").read_bytes())
+
+
+@pytest.mark.parametrize(
+    ("item", "why"),
+    [
+        pytest.param(
+            "<description>Text <b>bold</b> and <p>more</p></description>",
+            "an element inside <description>",
+            id="unescaped HTML in a description",
+        ),
+        pytest.param(
+            "<title>A <em>title</em></title><description>d</description>",
+            "an element inside <title>",
+            id="markup in a title",
+        ),
+        pytest.param(
+            '<title xml:lang="de">Titel</title>',
+            "xml:lang on <title>",
+            id="xml:lang on a field",
+        ),
+        pytest.param(
+            "<title>x</title><description>a <i>b</i> &lt; c</description>",
+            "an element inside <description>",
+            id="markup and escapes",
+        ),
+    ],
+)
+def test_markup_inside_text_fields_goes_to_feedparser(item: str, why: str) -> None:
+    # feedparser reads the markup as part of the text; feedparser-rs stops at it.
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item>'
+        f"<link>https://a.example/1</link>{item}</item></channel></rss>"
+    ).encode()
+    assert fast_path(body)[1] == why
+    slow, fast = both(body, None)
+    assert fast == slow
+
+
+def test_a_document_feedparser_itself_fails_on_is_a_one_line_error() -> None:
+    # An XML declaration naming a broken encoding made feedparser raise UnicodeDecodeError.
+    body = b'<?xml version="1.0" encoding="utf\xc3-8"?>\n<rss version="2.0"><channel/></rss>'
+    result = parse_feed(body, url=URL)
+    assert result.entries == []
+    assert result.error is not None
+    assert result.error.startswith(f"{URL}: not a feed: feedparser could not read it (")
+    assert "\n" not in result.error
