@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query")
     p.add_argument("--since", type=_duration, help="only items fetched in this window (7d)")
     p.add_argument("--source", help="only this source or publisher")
+    p.add_argument("--kind", choices=["news", "court"], help="only developments of this kind")
     p.add_argument("--page", type=int, default=1)
     p.add_argument("--per-page", type=int, default=10)
 
@@ -516,6 +517,7 @@ async def cmd_search(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             args.query,
             since=since,
             source=args.source,
+            kind=args.kind,
             limit=per,
             offset=(page - 1) * per,
             outlets=frozenset(app.config.case.outlets),

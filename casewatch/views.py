@@ -182,13 +182,16 @@ def search_developments(
     *,
     since: datetime | None = None,
     source: str | None = None,
+    kind: str | None = None,
     limit: int = 10,
     offset: int = 0,
     outlets: frozenset[str] = frozenset(),
 ) -> tuple[list[SearchHit], int]:
     """`search` and `/case search`: one hit per development, ranked by its best report; returns
     (the page, how many developments matched)."""
-    found, total = items.search(db, query, since=since, source=source, limit=limit, offset=offset)
+    found, total = items.search(
+        db, query, since=since, source=source, kind=kind, limit=limit, offset=offset
+    )
     hits = []
     for r in found:
         outlet = r["publisher"] or r["source_name"]

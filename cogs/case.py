@@ -125,11 +125,14 @@ class CaseCog(
 
         await Pager(page, owner_id=interaction.user.id).start(interaction)
 
-    @app_commands.command(name="search", description="Search every stored item (ranked)")
+    @app_commands.command(
+        name="search", description="Search every stored report (ranked), one line per development"
+    )
     @app_commands.describe(
         query='Words or a "quoted phrase"; word forms match (Argentina finds Argentine)',
         since="Only this recent window, e.g. 7d or 12h",
         source="Only this source or outlet",
+        kind="Only news or only court developments",
     )
     @app_commands.checks.cooldown(3, 30.0, key=lambda i: (i.guild_id, i.user.id))
     async def search(
@@ -138,6 +141,7 @@ class CaseCog(
         query: app_commands.Range[str, 1, 200],
         since: str | None = None,
         source: str | None = None,
+        kind: Literal["news", "court"] | None = None,
     ) -> None:
         if items.fts_query(query) is None:
             raise UserError(
@@ -155,6 +159,7 @@ class CaseCog(
                 query,
                 since=after,
                 source=source,
+                kind=kind,
                 limit=PER_PAGE,
                 offset=n * PER_PAGE,
                 outlets=frozenset(self.bot.app.config.case.outlets),
@@ -187,7 +192,9 @@ class CaseCog(
             app_commands.Choice(name=n[:100], value=n[:100]) for n in names if needle in n.lower()
         ][:25]
 
-    @app_commands.command(name="story", description="Every outlet that reported one story")
+    @app_commands.command(
+        name="story", description="Every report of one development (event), by outlet"
+    )
     @app_commands.describe(id="The story number shown in alerts")
     async def story(self, interaction: discord.Interaction, id: app_commands.Range[int, 1]) -> None:
         view = alert_view(self.db, id)

@@ -283,12 +283,19 @@ _FIRST_OF_EVENT = (
     " WHERE o.event_id = s.event_id AND o.relevant = 1 AND (o.first_seen_at < s.first_seen_at"
     " OR (o.first_seen_at = s.first_seen_at AND o.id < s.id))))"
 )
-# The kind of a story's development: court when any story of its event is.
-_EVENT_KIND = (
-    "CASE WHEN s.event_id IS NULL THEN s.kind WHEN EXISTS (SELECT 1 FROM stories c"
-    " WHERE c.event_id = s.event_id AND c.relevant = 1 AND c.kind = 'court')"
-    " THEN 'court' ELSE 'news' END"
-)
+
+
+def development_kind_sql(story: str) -> str:
+    """SQL for the kind of the development of the story row `story` (a table alias): court
+    when any story of its event is, else news; a story without an event, its own kind."""
+    return (
+        f"CASE WHEN {story}.event_id IS NULL THEN {story}.kind WHEN EXISTS (SELECT 1 FROM"
+        f" stories c WHERE c.event_id = {story}.event_id AND c.relevant = 1"
+        " AND c.kind = 'court') THEN 'court' ELSE 'news' END"
+    )
+
+
+_EVENT_KIND = development_kind_sql("s")
 
 
 def latest(

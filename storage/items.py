@@ -11,6 +11,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage.db import one, rows
+from storage.events import development_kind_sql
 from storage.timeutil import iso
 
 
@@ -214,6 +215,7 @@ def search(
     *,
     since: datetime | None = None,
     source: str | None = None,
+    kind: str | None = None,
     limit: int = 10,
     offset: int = 0,
 ) -> tuple[list[dict], int]:
@@ -221,7 +223,8 @@ def search(
     per development (an event; a story without one, or an item without a story, counts as its
     own): its best-ranked item, with `copies` = how many of the development's items matched,
     `event_id`, and `development` = the story whose alert stands for it (the number `story`
-    and `/case story` take).
+    and `/case story` take). `kind` keeps developments of that kind (court when any of its
+    stories is).
 
     Returns (page of rows, total developments matched).
     """
@@ -236,6 +239,9 @@ def search(
     if source:
         where.append("(lower(sources.name) LIKE :source OR lower(items.publisher) LIKE :source)")
         params["source"] = f"%{source.lower()}%"
+    if kind:
+        where.append(f"COALESCE({development_kind_sql('stories')}, items.kind) = :kind")
+        params["kind"] = kind
     hits = (
         "WITH hits AS (SELECT items.*, sources.name AS source_name,"
         " bm25(items_fts, 10.0, 2.0, 1.0) AS rank, stories.event_id AS event_id,"

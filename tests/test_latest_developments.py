@@ -18,7 +18,7 @@ from casewatch import cli, corrections
 from casewatch.app import App
 from casewatch.clock import FakeClock
 from casewatch.digest import build_digest, digest_text
-from casewatch.views import latest_developments, other_outlets
+from casewatch.views import latest_developments, other_outlets, search_developments
 from storage import events, items, stories
 from tests.casewatch_helpers import START, app_for
 from tests.discord_twin import DiscordTwin
@@ -135,6 +135,18 @@ async def test_the_kind_filter_reads_the_development_not_the_story(
         assert events.count_developments(app.db) == 3
         totals = items.activity_totals(app.db)  # /case activity's caption counts the same
         assert (totals["developments"], totals["court"], totals["reports"]) == (3, 2, 7)
+        # search: one hit per development, and its kind filter reads the development's kind
+        hits, total = search_developments(app.db, "Uyghur")
+        assert total == 3 and hits[0].headline != hits[1].headline
+        five = next(h for h in hits if h.event_id is not None and h.matched > 1)
+        assert five.matched == 4  # the French report says "Ouïghours"
+        hits, total = search_developments(app.db, "Uyghur", kind="court")
+        assert total == 2 and {h.development for h in hits} == {
+            five.development,
+            _story_of(app, HEARINGS[0]),
+        }
+        hits, total = search_developments(app.db, "Uyghur", kind="news")
+        assert [h.headline for h in hits] == [DEPORTED[0]]
     finally:
         await ctx.__aexit__(None, None, None)
 
@@ -164,6 +176,9 @@ async def test_bot_py_latest_lists_one_line_per_development(
     assert [x for x in out.splitlines() if x.startswith("- ")] == [
         next(e for e in entries if DEPORTED[0] in e)
     ]
+    code, out, _ = await run("search", "Uyghur", "--kind", "court")
+    assert out.startswith("2 developments found for 'Uyghur'")
+    assert DEPORTED[0] not in out and HEARINGS[0] in out
     code, out, _ = await run("latest", "--json")
     found = [json.loads(x) for x in out.splitlines()]
     assert [f["title"] for f in found] == [FIVE[0][0], DEPORTED[0], HEARINGS[0]]
@@ -203,6 +218,12 @@ async def test_case_latest_shows_one_alert_per_development_and_lists_them_beyond
             assert embed["title"] == "Latest 2 court developments"
             assert "Only 2 court developments stored so far." in embed["footer"]["text"]
             assert embed["description"].count("Outlet A +4 other outlets") == 1
+            assert DEPORTED[0] not in embed["description"]
+
+            res = await ask(place, "case search", {"query": "Uyghur", "kind": "court"})
+            embed = res.embeds[0]
+            assert embed["footer"]["text"].startswith("2 developments matched")
+            assert "(+3 other reports)" in embed["description"]  # the five's matching reports
             assert DEPORTED[0] not in embed["description"]
     finally:
         await ctx.__aexit__(None, None, None)
