@@ -400,6 +400,10 @@ class EventSettings(pydantic.BaseModel, extra="forbid", frozen=True):
     # ("recognises" / "declares"), a warrant and the arrest on it
     act_related: float = 0.15
     act_shared: float = 0.05  # added when they name the same act
+    # ... and this too when they are published within a day of each other: news of an act
+    # comes out within a day (360 such pairs of reports of one development in the labelled set,
+    # 1 of two developments)
+    act_same_days: float = 0.15
     name_bonus: float = 0.1  # added per shared name or number (up to `max_names`)
     max_names: int = 3
     name_conflict: float = 0.1  # subtracted when both name names or numbers and share none
@@ -420,7 +424,7 @@ class Report:
     day: date
     act: str | None
     names: frozenset[str]
-    mentions: frozenset[date] = frozenset()  # earlier days the report names
+    mentions: frozenset[date] = frozenset()  # the latest day the report names, if earlier than it
     # names with the capitalised words that start a sentence: "Cambodia deports ..." (noisier:
     # only a disagreement of them counts)
     all_names: frozenset[str] = frozenset()
@@ -441,9 +445,16 @@ def report_of(
         names=names(text, stopwords),
         groups=entities(text, stopwords),
         all_names=names(text, stopwords, sentence_starts=True),
-        mentions=mentioned_days(f"{title}. {lead}", day) - {day},
+        mentions=_latest(mentioned_days(f"{title}. {lead}", day)) - {day},
         act_days=named_days(text, day),
     )
+
+
+def _latest(days: frozenset[date]) -> frozenset[date]:
+    """The latest of the days a report names: the day it tells of. Earlier ones are background
+    ("South Africa on 6 March asked the court to strengthen the measures it ordered on 26
+    January" is a development of 6 March, not a late report of 26 January's)."""
+    return frozenset({max(days)}) if days else days
 
 
 def refers(a: Report, b: Report) -> bool:
@@ -526,6 +537,8 @@ def score(
     other_act = False  # two acts that are not one development told two ways
     if same_act:
         total += settings.act_shared
+        if abs((a.day - b.day).days) <= 1:
+            total += settings.act_same_days
     elif acts:
         # A preview ("MPs to vote next week") is never the act it announces.
         if "upcoming" in acts:

@@ -19,6 +19,8 @@ from casewatch.events import (
     mentioned_days,
     named_days,
     names,
+    refers,
+    report_of,
     score,
 )
 
@@ -344,3 +346,40 @@ def test_another_act_reported_days_after_the_events_act_is_a_later_development()
     # and a late report of the same act is still the same development
     late = Report(vector=appearance.vector, day=appearance.day, act="arrest", names=arrest.names)
     assert choose(late, [Candidate(2, [arrest])], SETTINGS).event_id == 2
+
+
+def test_two_reports_of_one_act_published_within_a_day_are_closer() -> None:
+    """News of an act comes out within a day: "ICC prosecutor rejects complaint" and "ICC
+    rejects calls to investigate" the same morning read far apart once the case's words are
+    gone, but tell of one refusal."""
+    first = _report(0, 15, "refuse")
+    same_day = _report(1.3, 15, "refuse")  # cos 0.27
+    assert choose(same_day, [Candidate(5, [first])], SETTINGS).event_id == 5
+    days_later = _report(1.3, 18, "refuse")
+    assert choose(days_later, [Candidate(5, [first])], SETTINGS).event_id is None
+    other_act = _report(1.3, 15, "file")
+    assert choose(other_act, [Candidate(5, [first])], SETTINGS).event_id is None
+
+
+def test_a_report_naming_several_days_tells_of_the_latest() -> None:
+    """A request of 6 March that names the order of 26 January it builds on is no late report
+    of that order: only the day it tells of counts."""
+    request = report_of(
+        "South Africa asks the court to act",
+        "South Africa on 6 March 2024 asked the court to strengthen the measures it ordered on"
+        " 26 January 2024.",
+        date(2024, 3, 7),
+        _vector(0),
+        frozenset(),
+    )
+    assert request.mentions == {date(2024, 3, 6)}
+    order = Report(vector=_vector(0.3), day=date(2024, 1, 26), act="decide", names=frozenset())
+    assert not refers(request, order)
+    late = report_of(
+        "What the order means",
+        "On 26 January 2024 the court ordered measures.",
+        date(2024, 3, 7),
+        _vector(0),
+        frozenset(),
+    )
+    assert refers(late, order)
