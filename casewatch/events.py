@@ -210,6 +210,8 @@ def entities(
             if not (
                 len(folded) < 3
                 or folded in _COMMON_CAPS
+                or folded in _CALENDAR
+                or _CONTRACTION.search(folded)
                 or folded in stopwords
                 or folded.rstrip("s") in stopwords
             ):
@@ -271,6 +273,10 @@ _WEEKDAYS = {
     for name in names_.split()
 }
 _WEEKDAY = re.compile(rf"\b({'|'.join(_WEEKDAYS)})\b")
+# Days and months, in every language read, name no one ("am Dienstag", "en juillet").
+_CALENDAR = frozenset(_WEEKDAYS) | frozenset(_MONTHS)
+# "Don't", "I'm", "We'll" start a sentence a headline's colon hides: no name.
+_CONTRACTION = re.compile(r"['’](?:t|m|re|ve|ll|d)$")
 _YESTERDAY = re.compile(r"\b(yesterday|ayer|gestern|ieri|dun)\b")
 
 
