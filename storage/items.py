@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlite_utils import Database
@@ -85,9 +86,15 @@ def add_seen_many(db: Database, source_id: int, pairs: list[tuple[str, int]]) ->
     )
 
 
+@lru_cache(maxsize=1024)
+def _json_list(values: tuple[str, ...], ascii_only: bool) -> str:
+    # Most items carry one of a few rule and term lists (none at all, for dropped ones).
+    return json.dumps(list(values), ensure_ascii=ascii_only)
+
+
 def insert(db: Database, item: NewItem) -> int:
     """Store one item; return its id."""
-    cur = db.execute(
+    cur = db.conn.execute(
         """INSERT INTO items (source_id, entry_key, story_id, title, url, canonical_url, publisher,
              summary, language, published_at, fetched_at, kind, court, verdict, score, rules,
              terms, reason, image_url)
@@ -108,8 +115,8 @@ def insert(db: Database, item: NewItem) -> int:
             int(item.court),
             item.verdict,
             item.score,
-            json.dumps(list(item.rules)),
-            json.dumps(list(item.terms), ensure_ascii=False),
+            _json_list(tuple(item.rules), True),
+            _json_list(tuple(item.terms), False),
             item.reason,
             item.image_url,
         ),
