@@ -267,3 +267,12 @@ def test_the_copy_relies_on_the_pinned_package(prepared: Prepared) -> None:
     assert set(prepared.fresh._sp.__dict__) == embed.TOKENIZER_STATE
     backend = set(prepared.fresh._backend.__dict__)
     assert backend == embed.BACKEND_STATE | embed.BACKEND_RUNTIME
+
+
+def test_the_models_blas_work_runs_on_one_thread(prepared: Prepared) -> None:
+    """One core parses feeds while the other embeds: two BLAS threads on a busy machine made a
+    batch 4-8x slower. The package limits them through threadpoolctl when it is installed."""
+    model = embed.read_prepared(prepared.folder, prepared.key)
+    assert model is not None
+    for backend in (model._backend, prepared.fresh._backend):
+        assert backend.threads == 1 and backend._threadpool is not None
