@@ -103,6 +103,13 @@ def loaded_from() -> str | None:
     return _source
 
 
+def warm() -> str | None:
+    """Load the model now (a job the event stage submits to the worker early in a cycle, so the
+    load is not on the cycle's last step); where it came from."""
+    _encoder()
+    return _source
+
+
 def embed(texts: list[str]) -> bytes:
     """Unit vectors (float32, `DIM` each) of `texts`, as one bytes blob (cheap to pickle)."""
     if not texts:

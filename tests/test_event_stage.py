@@ -10,6 +10,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -172,6 +174,54 @@ async def test_a_story_waiting_for_the_event_stage_survives_a_crash(
         report_ = await app.monitor.poll_once()  # next cycle: nothing new fetched, queue drained
         assert report_.alerts == [1]
         assert [x["type"] for x in await lines_of(app)] == ["alert"]
+
+
+class RecordingExecutor(ThreadPoolExecutor):
+    """The parse worker's stand-in: runs jobs in a thread and remembers what they were."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.jobs: list[str] = []
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.jobs.append(getattr(fn, "func", fn).__name__)
+        return super().submit(fn, *args, **kwargs)
+
+
+async def test_the_worker_loads_the_model_when_the_first_story_waits_for_the_event_stage(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """Not at the end of the cycle (then it would be on the cycle's last step), not in a cycle
+    where no story became relevant, and once per monitor."""
+    clock = FakeClock(START)
+    a = feed_server.route("/a.xml", rss([filler(0)]))
+    b = feed_server.route("/b.xml", rss([filler(1)]))
+    sources = [{"name": "A", "url": a}, {"name": "B", "url": b}]
+    async with app_for(tmp_path, sources, clock=clock, relevance=RULES, case=CASE) as app:
+        worker = RecordingExecutor()
+        app.monitor.executor = worker
+        at_event_stage: list[list[str]] = []
+        event_stage = app.monitor.file_events
+
+        async def file_events(report: Any = None) -> list[int]:
+            at_event_stage.append(list(worker.jobs))
+            return await event_stage(report)
+
+        app.monitor.file_events = file_events  # type: ignore[method-assign]
+        try:
+            await app.monitor.poll_once()
+            assert "warm" not in worker.jobs
+            feed_server.route("/a.xml", rss([report(1, *DECLINES[0])]))
+            feed_server.route("/b.xml", rss([filler(1), filler(2)]))
+            clock.advance(3600)
+            await app.monitor.poll_once()
+            assert at_event_stage[-1].count("warm") == 1  # asked before the stage began
+            feed_server.route("/b.xml", rss([report(2, *DECLINES[1])]))
+            clock.advance(3600)
+            await app.monitor.poll_once()
+            assert worker.jobs.count("warm") == 1 and worker.jobs.count("embed") == 2
+        finally:
+            worker.shutdown()
 
 
 def test_the_sentence_model_loads_and_embeds_with_no_network(tmp_path: Path) -> None:
