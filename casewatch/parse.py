@@ -315,7 +315,7 @@ def fast_path(
     address), Bing News' own elements, and any document feedparser-rs finds not well-formed
     (feedparser's lenient parser recovers more) or raises on.
     """
-    why = _fast_refusal(body, content_type, url)
+    why, dc_dates = _fast_refusal(body, content_type, url)
     if why:
         return None, why
     try:
@@ -327,6 +327,10 @@ def fast_path(
             return None, f"feedparser-rs format {version!r} not taken"
         rss = version.startswith("rss")
         feed = parsed.feed
+        if sum(1 for entry in parsed.entries if entry.get("dc_date")) != dc_dates:
+            # feedparser-rs drops a dc:date it cannot read, text and all; feedparser reads
+            # more forms ("2026-03-07:00:00").
+            return None, "a dc:date feedparser-rs cannot read"
         if _repeats_a_text_field(body):
             # feedparser-rs keeps an item's last title or description, feedparser its first
             # (and makes a second description part of the content).
@@ -373,7 +377,16 @@ def fast_path(
     return shaped, None
 
 
-def _fast_refusal(body: bytes, content_type: str | None, url: str) -> str | None:
+def _fast_refusal(body: bytes, content_type: str | None, url: str) -> tuple[str | None, int]:
+    """Why not to take the fast path, or None; and how many dc:date elements entries hold."""
+    why = _refusal(body, content_type, url)
+    if why:
+        return why, 0
+    malformed, structure = _not_well_formed(body)
+    return malformed, structure.entry_dc_dates
+
+
+def _refusal(body: bytes, content_type: str | None, url: str) -> str | None:
     charset = _CHARSET.search(content_type or "")
     if charset and charset.group(1).lower() not in _UTF8:
         return f"served as {charset.group(1)}"
@@ -397,8 +410,6 @@ def _fast_refusal(body: bytes, content_type: str | None, url: str) -> str | None
     for found in _PREFIXED_DATE.finditer(body):
         if found.group(0).lower() != b"<dc:date":
             return f"date element {found.group(0)[1:].decode('ascii', 'replace')}"
-    if malformed := _not_well_formed(body):
-        return malformed
     for found in _GUID.finditer(body):
         # feedparser resolves a permalink guid against the document's address (and takes it as
         # the link); feedparser-rs does neither, nor does it say which guids are permalinks.
@@ -472,6 +483,7 @@ _ATOM_TEXTS = frozenset(
     f"{_ATOM_NAMESPACE} {name}" for name in ("title", "subtitle", "summary", "content", "rights")
 )
 _XML_LANG = "http://www.w3.org/XML/1998/namespace lang"
+_DC_DATE = "http://purl.org/dc/elements/1.1/ date"
 _ENTRY_ELEMENTS = frozenset(
     [f"{_ATOM_NAMESPACE} entry", *(f"{ns} item".lstrip() for ns in _RSS_NAMESPACES)]
 )
@@ -483,8 +495,14 @@ class _Structure:
     def __init__(self) -> None:
         self.open: list[tuple[str, bool]] = []  # (element, whether it is text we read)
         self.why: str | None = None
+        self.entries = 0  # open items or entries
+        self.entry_dc_dates = 0  # dc:date elements in items or entries
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
+        if name in _ENTRY_ELEMENTS:
+            self.entries += 1
+        elif name == _DC_DATE and self.entries:
+            self.entry_dc_dates += 1
         if self.open and self.open[-1][1] and self.why is None:
             self.why = f"an element inside <{self.open[-1][0].rsplit(' ', 1)[-1]}>"
         if _XML_LANG in attrs and self.open and name not in _ENTRY_ELEMENTS and self.why is None:
@@ -495,9 +513,11 @@ class _Structure:
 
     def end(self, name: str) -> None:
         self.open.pop()
+        if name in _ENTRY_ELEMENTS:
+            self.entries -= 1
 
 
-def _not_well_formed(body: bytes) -> str | None:
+def _not_well_formed(body: bytes) -> tuple[str | None, _Structure]:
     """Why expat, feedparser's strict parser, refuses the document, or the first element
     feedparser-rs would read otherwise (markup inside a text, xml:lang deep down); None when
     neither.
@@ -512,8 +532,8 @@ def _not_well_formed(body: bytes) -> str | None:
     try:
         parser.Parse(body, True)
     except expat.ExpatError as exc:
-        return f"not well-formed XML ({exc})"
-    return structure.why
+        return f"not well-formed XML ({exc})", structure
+    return structure.why, structure
 
 
 def _fast_text(detail: Any, *, rss: bool) -> dict[str, Any] | None:

@@ -403,3 +403,15 @@ def test_a_document_feedparser_itself_fails_on_is_a_one_line_error() -> None:
     assert result.error is not None
     assert result.error.startswith(f"{URL}: not a feed: feedparser could not read it (")
     assert "\n" not in result.error
+
+
+def test_a_dc_date_the_fast_parser_cannot_read_is_read_by_feedparser() -> None:
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        b"<channel><title>T</title><dc:date>2026-03-01T00:00:00Z</dc:date><item><title>x</title>"
+        b"<link>https://a.example/1</link><dc:date>2026-03-07:00:00</dc:date></item>"
+        b"</channel></rss>"
+    )
+    assert fast_path(body)[1] == "a dc:date feedparser-rs cannot read"
+    (entry,) = parse_feed(body).entries
+    assert entry.published == datetime(2026, 3, 7, tzinfo=UTC)
