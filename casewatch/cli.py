@@ -33,7 +33,7 @@ from casewatch.views import (
     report_headline,
     search_developments,
 )
-from storage import destinations, items, outbox, sources, stories, timeline
+from storage import destinations, events, items, outbox, sources, stories, timeline
 from storage.db import StoreError, explain, inspect_store
 from storage.timeutil import parse_iso
 
@@ -589,9 +589,11 @@ async def cmd_story(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         group = event_stories(app.db, args.story_id)
         if story.get("event_id") is not None:
             n_items = sum(len(g["items"]) for g in group)
+            kind = events.kind_of(app.db, args.story_id) or story["kind"]
             out.write(
-                f"event {story['event_id']}: {len(group)} stories, {n_items} reports"
-                " (one alert; split or merge with `split ITEM`, `merge EVENT EVENT`)\n"
+                f"event {story['event_id']}: a {kind} development, {len(group)} stories,"
+                f" {n_items} reports (one alert; split or merge with `split ITEM`,"
+                " `merge EVENT EVENT`)\n"
             )
         outlets = frozenset(app.config.case.outlets)
         for g in group:

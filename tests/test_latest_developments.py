@@ -184,6 +184,9 @@ async def test_bot_py_latest_lists_one_line_per_development(
     assert [f["title"] for f in found] == [FIVE[0][0], DEPORTED[0], HEARINGS[0]]
     assert sorted(found[0]["outlets"]) == OUTLETS and found[0]["kind"] == "court"
     assert len(found[0]["reports"]) == 4  # the other wordings, listed with their outlets
+    code, out, _ = await run("story", str(found[0]["story_id"]))
+    assert f"story {found[0]['story_id']} [news]: {FIVE[0][0]}" in out  # the story's own kind
+    assert "a court development, 5 stories, 5 reports" in out  # and its development's
 
 
 @pytest.fixture
