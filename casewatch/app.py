@@ -127,6 +127,7 @@ class OnDemandPool(Executor):
         self._pool: Executor | None = None
         self.warm_ups: list[Future[list[str]]] = []  # `start`'s jobs: the modules imported
         self.jobs = 0  # jobs submitted, not counting the warm-ups
+        self._running: list[Future[Any]] = []  # jobs submitted and maybe not done
 
     def _started(self) -> Executor:
         if self._pool is None:
@@ -151,16 +152,19 @@ class OnDemandPool(Executor):
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         self.jobs += 1
-        return self._started().submit(fn, *args, **kwargs)
+        future = self._started().submit(fn, *args, **kwargs)
+        self._running = [f for f in self._running if not f.done()] + [future]
+        return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         if self._pool is None:
             return
-        if not self.jobs:
-            # Started for a cycle that had nothing to parse (every source unchanged or failed):
-            # the workers are stopped, not waited for while they are still importing. The
-            # executor keeps its processes in `_processes` (Python 3.8 to 3.13; 3.14 has
-            # `terminate_workers()`).
+        if not any(not f.done() for f in self._running):
+            # No job is left (all done, or none came: a cycle with nothing to parse): the
+            # workers hold nothing to finish, so they are stopped rather than waited for while
+            # they wind down (an interpreter holding the sentence and language models takes a
+            # good part of a second to exit) or still import (warming up). The executor keeps
+            # its processes in `_processes` (Python 3.8 to 3.13; 3.14: terminate_workers()).
             for process in list((getattr(self._pool, "_processes", None) or {}).values()):
                 process.terminate()
         self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)

@@ -224,9 +224,10 @@ async def test_commands_that_never_talk_to_discord_do_not_import_it(
 
 # A `sitecustomize` module on PYTHONPATH runs in every Python process started with that
 # environment, spawned parse workers included: this one writes, as each process ends, which
-# modules it had imported, and what it was (the bot, a spawned worker, another helper).
+# modules it had imported, and what it was (the bot, a spawned worker, another helper); an idle
+# worker ends by SIGTERM, so that writes too.
 _MODULE_LOG = """\
-import atexit, os, sys
+import atexit, os, signal, sys
 
 def _write() -> None:
     mp = sys.modules.get("multiprocessing")
@@ -240,7 +241,12 @@ def _write() -> None:
     with open(path, "w", encoding="utf-8") as f:
         f.write("\\n".join(sorted(sys.modules)))
 
+def _stopped(signum, frame) -> None:  # a parse worker is stopped with SIGTERM once idle
+    _write()
+    os._exit(0)
+
 atexit.register(_write)
+signal.signal(signal.SIGTERM, _stopped)
 """
 
 

@@ -5,6 +5,8 @@ for nothing."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,23 @@ async def test_a_cycle_of_sources_read_before_starts_the_worker_only_for_a_job(
         report = await app.monitor.poll_once()
         assert [o.status for o in report.outcomes] == ["unchanged"]
         assert pool.warm_ups == [] and pool.jobs == 0
+
+
+def test_a_pool_with_no_job_left_stops_its_workers_instead_of_waiting_for_them() -> None:
+    """Once every job is done, a worker holds nothing to finish: it is stopped (SIGTERM), not
+    waited for while its interpreter winds down with the models loaded."""
+    pool = OnDemandPool(1)
+    assert pool.submit(sum, [1, 2, 3]).result(timeout=90) == 6
+    processes = list(pool._pool._processes.values())  # type: ignore[union-attr]
+    pool.shutdown()
+    assert [p.exitcode for p in processes] == [-signal.SIGTERM]
+
+
+def test_a_pool_with_a_job_still_running_lets_it_finish() -> None:
+    pool = OnDemandPool(1)
+    pool.submit(sum, []).result(timeout=90)  # the worker is up
+    running = pool.submit(time.sleep, 0.5)
+    processes = list(pool._pool._processes.values())  # type: ignore[union-attr]
+    pool.shutdown()
+    assert running.done() and running.exception() is None
+    assert [p.exitcode for p in processes] == [0]
