@@ -181,10 +181,13 @@ async def test_run_in_console_mode_prints_alerts_as_they_come_and_stops_cleanly(
     )
     assert proc.stdout is not None
     try:
-        for _ in range(20):  # a few ticks: the first poll stores, then a new entry arrives
+        # the first poll stores (and alerts nothing), then a new entry arrives; a loaded
+        # machine can take seconds to start the process, so wait for that poll, not a guess
+        for _ in range(150):
             if feed_server.hits["/f.xml"] >= 1:
                 break
             await asyncio.sleep(0.2)
+        assert feed_server.hits["/f.xml"] >= 1, "the run never polled its feed in 30 s"
         feed_server.route("/f.xml", rss([item(1, CASE), item(2, CASE_B)]))
         line = await asyncio.wait_for(proc.stdout.readline(), 30)
         assert CASE_B in line.decode()
