@@ -85,10 +85,22 @@ async def five_outlets_one_development(
     for other in sorted(set(found) - {found[0]}):
         corrections.merge_events(app.db, found[0], other, now=clock.now())
     event = _event_of(app, FIVE[0][0])
-    # A relevant story with no event (one the event stage has not filed) is its own development.
+    # A relevant story with no event (one waiting for the event stage) is its own development.
     hearings = _story_of(app, HEARINGS[0])
     with app.db.atomic():
+        gone = int((stories.get(app.db, hearings) or {})["event_id"])
         app.db.execute("UPDATE stories SET event_id = NULL WHERE id = ?", (hearings,))
+        app.db.execute("DELETE FROM events WHERE id = ?", (gone,))
+        events.enqueue(
+            app.db,
+            hearings,
+            source_id=1,
+            first_poll=True,
+            backfill=False,
+            court_source=False,
+            published=None,
+            now=clock.now(),
+        )
     return ctx, app, event
 
 
