@@ -29,44 +29,36 @@ def upsert(
     timezone: str | None = None,
     empty_mode: str | None = None,
 ) -> int:
-    """Create or reconfigure a destination (reactivating it); return its id."""
-    existing = one(
-        db,
-        "SELECT id FROM destinations WHERE type=? AND purpose=? AND guild_id=? AND channel_id=?",
-        (type, purpose, guild_id, channel_id),
-    )
-    values = {
-        "role_id": role_id,
-        "court_role_id": court_role_id,
-        "kinds": json.dumps(list(kinds)),
-        "frequency": frequency,
-        "at_time": at_time,
-        "timezone": timezone,
-        "empty_mode": empty_mode,
-    }
-    if existing:
-        db.execute(
-            "UPDATE destinations SET role_id=:role_id, court_role_id=:court_role_id, kinds=:kinds,"
-            " frequency=:frequency, at_time=:at_time, timezone=:timezone, empty_mode=:empty_mode,"
-            " active=1, broken_reason=NULL, broken_at=NULL WHERE id=:id",
-            {**values, "id": existing["id"]},
-        )
-        return int(existing["id"])
-    cur = db.execute(
+    """Create or reconfigure a destination (reactivating it); return its id.
+
+    One statement: two processes starting on a new file both create the console destinations,
+    and a read-then-insert let the slower one fail on the unique key."""
+    row = db.execute(
         "INSERT INTO destinations (type, purpose, guild_id, channel_id, role_id, court_role_id,"
         " kinds, frequency, at_time, timezone, empty_mode, created_at)"
         " VALUES (:type, :purpose, :guild_id, :channel_id, :role_id, :court_role_id, :kinds,"
-        " :frequency, :at_time, :timezone, :empty_mode, :now)",
+        " :frequency, :at_time, :timezone, :empty_mode, :now)"
+        " ON CONFLICT (type, purpose, guild_id, channel_id) DO UPDATE SET"
+        " role_id=excluded.role_id, court_role_id=excluded.court_role_id, kinds=excluded.kinds,"
+        " frequency=excluded.frequency, at_time=excluded.at_time, timezone=excluded.timezone,"
+        " empty_mode=excluded.empty_mode, active=1, broken_reason=NULL, broken_at=NULL"
+        " RETURNING id",
         {
-            **values,
+            "role_id": role_id,
+            "court_role_id": court_role_id,
+            "kinds": json.dumps(list(kinds)),
+            "frequency": frequency,
+            "at_time": at_time,
+            "timezone": timezone,
+            "empty_mode": empty_mode,
             "type": type,
             "purpose": purpose,
             "guild_id": guild_id,
             "channel_id": channel_id,
             "now": iso(now),
         },
-    )
-    return int(cur.lastrowid or 0)
+    ).fetchone()
+    return int(row[0])
 
 
 def decode(row: dict) -> dict:
