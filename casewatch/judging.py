@@ -188,8 +188,11 @@ def timeline_link(url: str | None) -> str | None:
 
 def judge_in_worker(worker_queue: int, own_queue: int) -> bool:
     """Whether the parse worker should judge a parsed source rather than the main process:
-    when the worker has no more jobs queued (feeds to parse, sources to judge) than the main
-    process has parsed sources waiting to be filed. The busier side leaves it to the other."""
+    when the worker has no more sources to judge queued than the main process has parsed
+    sources waiting to be filed. The busier side leaves it to the other. Feeds waiting to be
+    parsed do not count: a parse costs a fifth of judging a feed's entries since feedparser-rs,
+    and counting them left the worker idle while this process judged every entry (20 of 20 on
+    the case: 4.79 -> 4.38 s a cycle, 4 alternated runs each)."""
     return worker_queue <= own_queue
 
 

@@ -163,6 +163,7 @@ class Monitor:
         self.engine = RuleEngine(config.relevance)
         self._rules: bytes | None = None  # the rules pickled for the worker, made on first use
         self._queued = 0  # parse and judge jobs in the executor whose result has not come back
+        self._judging = 0  # judge jobs in the executor whose result has not come back
         self._parsed_waiting = 0  # sources parsed whose filing has not begun (this process's queue)
         self._event_model_warmed = False  # the worker was asked to load the sentence model
         self.stopwords = frozenset(fold(w) for w in config.case.vocabulary)
@@ -849,9 +850,9 @@ class Monitor:
     ) -> dict[int, Judged]:
         """Judge the entries not seen before in the parse worker, by their index, with their
         story keys. Nothing (they are judged inline by `_ingest`) when there is no worker
-        process, or when the worker has more jobs queued than this process has parsed sources
-        waiting to be filed: the busier of the two cores leaves the judging to the other."""
-        if self.executor is None or not judge_in_worker(self._queued, self._parsed_waiting):
+        process, or when the worker has more sources to judge queued than this process has
+        parsed sources waiting to be filed: the busier core leaves the judging to the other."""
+        if self.executor is None or not judge_in_worker(self._judging, self._parsed_waiting):
             return {}
         seen = items.seen_keys(self.db, src["id"], [k for keys in identities if keys for k in keys])
         new = [
@@ -872,12 +873,14 @@ class Monitor:
             keying=self._keying(src),
         )
         self._queued += 1
+        self._judging += 1
         judging = asyncio.get_running_loop().run_in_executor(self.executor, job)
         judging.add_done_callback(self._judged)
         return dict(zip(new, await judging, strict=True))
 
     def _judged(self, _: asyncio.Future) -> None:
         self._queued -= 1
+        self._judging -= 1
 
     def _place(self, entry: Entry, src: dict, judged: Judged, now: datetime) -> Placement:
         return self.filer.place(

@@ -107,9 +107,9 @@ def test_filing_inputs_of_a_kept_entry_are_its_keys_thin_lead_and_timeline_link(
     ("worker_queue", "own_queue", "in_worker"),
     [
         (0, 0, True),  # a quiet cycle: the idle worker judges
-        (0, 5, True),  # the worker is done parsing, this process has sources to file
+        (0, 5, True),  # the worker judges nothing, this process has sources to file
         (3, 3, True),
-        (40, 2, False),  # the worker still has feeds to parse: this process judges
+        (40, 2, False),  # the worker has sources to judge queued: this process judges
         (1, 0, False),
     ],
 )
