@@ -162,7 +162,6 @@ class Monitor:
         self.progress = progress
         self.engine = RuleEngine(config.relevance)
         self._rules: bytes | None = None  # the rules pickled for the worker, made on first use
-        self._queued = 0  # parse and judge jobs in the executor whose result has not come back
         self._judging = 0  # judge jobs in the executor whose result has not come back
         self._parsed_waiting = 0  # sources parsed whose filing has not begun (this process's queue)
         self._event_model_warmed = False  # the worker was asked to load the sentence model
@@ -490,7 +489,6 @@ class Monitor:
             now=self.clock.now(),
             earliest=self.config.case.start or EARLIEST_DATE,
         )
-        self._queued += 1
         parsing = loop.run_in_executor(
             self.executor, functools.partial(prepare_document, job, finishing)
         )
@@ -503,7 +501,6 @@ class Monitor:
             self._parsed_waiting -= 1  # this source is being filed now
 
     def _parsed(self, _: asyncio.Future) -> None:
-        self._queued -= 1
         self._parsed_waiting += 1
 
     # -- health ----------------------------------------------------------------------------------
@@ -872,14 +869,12 @@ class Monitor:
             source_kind=src["kind"],
             keying=self._keying(src),
         )
-        self._queued += 1
         self._judging += 1
         judging = asyncio.get_running_loop().run_in_executor(self.executor, job)
         judging.add_done_callback(self._judged)
         return dict(zip(new, await judging, strict=True))
 
     def _judged(self, _: asyncio.Future) -> None:
-        self._queued -= 1
         self._judging -= 1
 
     def _place(self, entry: Entry, src: dict, judged: Judged, now: datetime) -> Placement:
