@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import random
 import re
+from pathlib import Path
 
+import feedparser
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 
+from casewatch import clean
 from casewatch.clean import (
     caption_texts,
     clean_description,
@@ -351,3 +356,133 @@ def test_collapse_treats_every_unicode_space_as_white_space() -> None:
     spaces = "".join(chr(c) for c in range(0x110000) if re.fullmatch(r"\s", chr(c)))
     assert collapse(f"{spaces}a{spaces}b\u200b{spaces}") == "a b\u200b"  # zero-width is not space
     assert collapse("  one\n\ttwo\xa0three \u3000 ") == "one two three"
+
+
+def test_a_word_character_is_what_str_isalnum_says() -> None:
+    everything = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+
+    assert clean._WORD_CHARACTER.findall(everything) == [c for c in everything if c.isalnum()]
+
+
+# The fast reading of simple markup (clean._simple_blocks) stands in for the HTML tree
+# (clean._tree_blocks): it must read what it takes exactly as the tree does, and leave the rest.
+SIMPLE_MARKUP = {
+    "paragraphs and references": "<p>One &amp; two.</p><p>Court&#x27;s &quot;order&quot;&nbsp;</p>",
+    "a prompt link after the story": (
+        "<p>" + STORY + '</p><p><a href="https://x.example/a?b=1&amp;c=2">Continue reading</a></p>'
+    ),
+    "inline markup before punctuation": "<p>The <b>Office</b>, in <a href='/x'>a statement</a>.</p>",
+    "google news single result": STRUCTURE["google news single result"][0],
+    "google news cluster": STRUCTURE["google news cluster with full coverage link"][0],
+    "a related list after the story": STRUCTURE["a related list of links with a heading"][0],
+    "line breaks and a rule": "One<br>Two<br />Three<hr>Four",
+    "a list of text items": "<ul><li>One point.</li><li>Another <em>point</em>.</li></ul>",
+    "a link around a paragraph": '<a href="/a"><p>Read more</p></a><p>' + STORY + "</p>",
+}
+NOT_SIMPLE_MARKUP = {
+    "a block inside a paragraph": "<p>One<div>Two</div></p>",
+    "an unclosed paragraph": "<p>One<p>Two",
+    "a link inside a link": "<a href='/a'>One <a href='/b'>Two</a></a>",
+    "an item outside a list": "<li>One</li>",
+    "an item inside an item": "<ul><li>One<li>Two</li></li></ul>",
+    "a heading inside a heading": "<h2>One<h3>Two</h3></h2>",
+    "a classed element": '<p class="byline">By Jane Doe</p><p>' + STORY + "</p>",
+    "an author link": '<p><a rel="author" href="/jane">Jane Doe</a></p>',
+    "an image": '<p><img src="https://x.example/a.jpg"/></p><p><em>A caption.</em></p>',
+    "a comment": "<p>One<!-- two --></p>",
+    "a self-closed paragraph": "<p/>One",
+    "a reference without its semicolon": "<p>AT&T and &ampx</p>",
+    "a reference to a control character": "<p>x&#1;y</p>",
+    "a reference to a noncharacter": "<p>x&#xFFFE;y</p>",
+    "an unknown named reference": "<p>a&notit;b</p>",
+    "a stray angle bracket": "<p>1 < 2</p>",
+    "misnested inline markup": "<p><b><i>x</b></i></p>",
+    "a table": "<table><tr><td>x</td></tr></table>",
+    "a script": "<p>One</p><script>var a = 1;</script>",
+}
+
+
+@pytest.mark.parametrize("case", sorted(SIMPLE_MARKUP))
+def test_simple_markup_is_read_without_a_tree_as_the_tree_reads_it(case: str) -> None:
+    markup = SIMPLE_MARKUP[case]
+
+    fast = clean._simple_blocks(markup)
+
+    assert fast is not None
+    assert fast == clean._tree_blocks(markup)
+
+
+@pytest.mark.parametrize("case", sorted(NOT_SIMPLE_MARKUP))
+def test_markup_a_parser_reshapes_or_a_noise_selector_reads_goes_to_the_tree(case: str) -> None:
+    assert clean._simple_blocks(NOT_SIMPLE_MARKUP[case]) is None
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _fixture_markup() -> list[str]:
+    """Every description and content of the fixture feeds, and every element of the pages."""
+    found = []
+    for path in sorted((FIXTURES / "feeds").rglob("*")):
+        if path.suffix not in (".xml", ".rdf"):
+            continue
+        for entry in feedparser.parse(path.read_bytes()).entries:
+            found.append(str(entry.get("summary") or ""))
+            found.extend(str(part.get("value") or "") for part in entry.get("content") or [])
+    for path in sorted([*(FIXTURES / "pages").glob("*.html"), *(FIXTURES / "articles").glob("*")]):
+        tree = LexborHTMLParser(path.read_text(encoding="utf-8", errors="replace"))
+        found.extend(node.html or "" for node in tree.css("p, div, li, td, article, section"))
+    return [markup for markup in found if "<" in markup]
+
+
+def _random_markup(rng: random.Random, depth: int = 0) -> str:
+    """Markup made of the pieces real descriptions are made of, nested at random: mostly
+    simple, one piece in ten not (unclosed, misnested, classed, images, odd references)."""
+    texts = [
+        "Lawyers asked the Prosecutor", "Continue reading", "Read more »", "Share", "By Jane Doe",
+        "Uyghur exiles press ICC", "&amp;", "&#x27;", "&nbsp;", "Ouïghours", "Reuters", "  ",
+        "View Full coverage on Google News", "\n", ".",
+    ]  # fmt: skip
+    odd_texts = ["AT&T", "&ampx", "&#1;", "1 < 2", "&#xFFFE;", "<!-- x -->"]
+    tags = ["p", "div", "a", "a", "a", "b", "em", "span", "font", "ul", "ol", "li", "li", "br"]
+    odd_tags = ["h2", "h3", "img", "figure", "aside", "hr", "table", "td", "q", "small", "script"]
+    attributes = [
+        "", "", "", "", ' href="https://x.example/a?b=1&amp;c=2"', " target=_blank",
+        ' rel="nofollow"', ' color="#6f6f6f"', " title='a>b'",
+    ]  # fmt: skip
+    odd_attributes = [' class="share-box"', ' rel="author"', ' style="x"']
+    odd = rng.random() < 0.1
+    if depth > 3 or rng.random() < 0.35:
+        pool = odd_texts if odd else texts
+        return " ".join(rng.choice(pool) for _ in range(rng.randint(0, 5)))
+    tag = rng.choice(odd_tags if odd else tags)
+    opening = f"<{tag}{rng.choice(odd_attributes if odd else attributes)}>"
+    if tag in ("br", "hr", "img"):
+        return opening
+    inner = "".join(_random_markup(rng, depth + 1) for _ in range(rng.randint(0, 4)))
+    closing = f"</{tag}>" if not odd or rng.random() < 0.5 else ""
+    return opening + inner + closing
+
+
+def test_the_fast_reading_agrees_with_the_tree_on_every_fixture_and_on_random_markup() -> None:
+    rng = random.Random(9)
+    fixtures = _fixture_markup()
+    generated = [
+        "".join(_random_markup(rng) for _ in range(rng.randint(1, 4))) for _ in range(3000)
+    ]
+    taken = {"fixtures": 0, "generated": 0, "echo": 0, "dropped links": 0}
+
+    for source, documents in (("fixtures", fixtures), ("generated", generated)):
+        for markup in documents:
+            fast = clean._simple_blocks(markup)
+            if fast is None:
+                continue
+            assert fast == clean._tree_blocks(markup), markup
+            taken[source] += 1
+            taken["echo"] += fast == [] and "<a" in markup
+            taken["dropped links"] += "<a" in markup and bool(fast)
+
+    # The comparison means something only if the fast reading took its share of both.
+    assert taken["fixtures"] >= 40
+    assert taken["generated"] >= 600
+    assert taken["echo"] >= 20 and taken["dropped links"] >= 50
