@@ -29,7 +29,8 @@ if TYPE_CHECKING:  # numpy is imported by the first comparison: the config impor
     import numpy as np
 
 # -- acts -------------------------------------------------------------------------------------
-# What a headline says happened. Folded (lower case, no accents) word starts, in the languages
+# What a headline says happened. Folded (lower case, no accents) word starts (a word ending in
+# "." is whole: "confirma." is no start of "confirmation"), in the languages
 # the bot reads: generic legal vocabulary, not one case's names. Verbs name the act; nouns only
 # when the headline has no verb of an act ("China rejects UN report" is a rejection, not a
 # report). Reactions (condemns, sparks outcry) are no act of their own: they fold into the
@@ -40,7 +41,7 @@ _ACT_VERBS: dict[str, str] = {
         "convicts convicted sentenc finds found conclud grants granted reopen "
         "approves approved allows lets paves "
         "statue ordonne condamn rouvr delivre "
-        "falla fallo resuelv dictamin ordena ordeno reabr habilit confirm revoc emite emitio "
+        "falla fallo resuelv dictamin ordena ordeno reabr habilit confirms confirmed confirma. confirmo revoc emite emitio "
         "emette emesso "
         "entscheid urteilt ordnet erlass "
         "karar "
@@ -103,7 +104,10 @@ _ACT_NOUNS: dict[str, str] = {
     ),
     "vote": "motion",
     "report": "report assessment rapport informe bericht rapor 报告",
-    "debate": "debate hearing debat audiencia anhorung 辩论 听证",
+    "debate": (
+        "debate hearing trial proceedings debat audience audition proces udienza audiencia "
+        "juicio anhorung durusma 辩论 听证"
+    ),
     "deport": "deportation extradition expulsion",
 }
 # A headline about what is to come is a preview, another development than the act itself.
@@ -121,6 +125,8 @@ def _act_pattern(words: dict[str, str]) -> re.Pattern[str]:
         for word in listed.split():
             if any("\u4e00" <= c <= "\u9fff" for c in word):
                 alternatives.append(re.escape(word))
+            elif word.endswith("."):  # a whole word ("confirma.", not "confirmation")
+                alternatives.append(rf"\b{re.escape(word[:-1])}\b")
             else:
                 alternatives.append(rf"\b{re.escape(word)}")
         parts.append(f"(?P<{act}>{'|'.join(alternatives)})")
@@ -496,13 +502,16 @@ class Score:
     # the days they say their acts happened differ, or one reports another act days after
     # the day the other's event says its act happened
     days_differ: bool = False
+    # the second of `acts` is the act the other's event names (the other report names none)
+    event_act: bool = False
 
     def explain(self) -> str:
         parts = [f"meaning {self.cosine:.2f}"]
         if self.same_act:
             parts.append(f"same act: {self.same_act}")
         elif self.acts:
-            parts.append(f"different acts: {self.acts[0]} / {self.acts[1]}")
+            theirs = f"{self.acts[1]} (its event's)" if self.event_act else self.acts[1]
+            parts.append(f"different acts: {self.acts[0]} / {theirs}")
         if self.shared_names:
             parts.append("shared names: " + ", ".join(sorted(self.shared_names)))
         if self.names_differ:
@@ -523,10 +532,16 @@ _RELATED_ACTS = {
 
 
 def score(
-    a: Report, b: Report, settings: EventSettings, *, event_days: frozenset[date] | None = None
+    a: Report,
+    b: Report,
+    settings: EventSettings,
+    *,
+    event_days: frozenset[date] | None = None,
+    event_acts: frozenset[str] = frozenset(),
 ) -> Score:
     """How much two reports look like one development. `event_days`: the days all the reports
-    of `b`'s event name for their act (else `b`'s own)."""
+    of `b`'s event name for their act (else `b`'s own); `event_acts`: the acts they name (read
+    for `b` when `b` names none)."""
     import numpy as np
 
     cosine = float(np.dot(a.vector, b.vector))
@@ -538,8 +553,9 @@ def score(
     same_day = None if named else min(a.act_days & b.act_days, default=None)
     if named or same_day is not None:
         total += settings.date_bonus
+    their_act = b.act if b.act is not None else _event_act(a.act, event_acts)
     same_act = a.act if a.act is not None and a.act == b.act else None
-    acts = (a.act, b.act) if a.act and b.act and a.act != b.act else None
+    acts = (a.act, their_act) if a.act and their_act and a.act != their_act else None
     other_act = False  # two acts that are not one development told two ways
     if same_act:
         total += settings.act_shared
@@ -578,7 +594,21 @@ def score(
         same_day,
         names_differ=names_differ,
         days_differ=days_differ,
+        event_act=acts is not None and b.act is None,
     )
+
+
+def _event_act(act_: str | None, event_acts: frozenset[str]) -> str | None:
+    """The act a report that names none is read as, for a report naming `act_`: its event's,
+    when none of the acts the event's reports name is `act_` or one told the same way (a
+    headline without a verb, "Tribunal in London", is of the event's act, a hearing; a filing
+    compared with it is another development). None when the event names `act_` or a related
+    act, or none."""
+    if act_ is None or not event_acts:
+        return None
+    if any(x == act_ or frozenset((x, act_)) in _RELATED_ACTS for x in event_acts):
+        return None
+    return min(event_acts, key=lambda x: (x == "upcoming", x))
 
 
 def _shared_entities(a: Report, b: Report) -> int:
@@ -614,10 +644,11 @@ def choose(report: Report, candidates: Iterable[Candidate], settings: EventSetti
     best_event: int | None = None
     for cand in candidates:
         event_days = frozenset().union(*(o.act_days for o in cand.reports))
+        event_acts = frozenset(o.act for o in cand.reports if o.act is not None)
         for other in cand.reports:
             if days_apart(report, other) > settings.window_days:
                 continue
-            got = score(report, other, settings, event_days=event_days)
+            got = score(report, other, settings, event_days=event_days, event_acts=event_acts)
             if best is None or got.total > best.total:
                 best, best_event = got, cand.event_id
     if best is not None and best.total >= settings.threshold:

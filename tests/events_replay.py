@@ -143,6 +143,10 @@ def labelled_reports(data: dict[str, Any], *, seed: int | None = None) -> list[L
     return sorted(found, key=lambda r: r.published)
 
 
+# A text's vector, kept between replays of one process (the shuffled replays embed nothing).
+_VECTORS: dict[str, Any] = {}
+
+
 def replay(
     data: dict[str, Any],
     *,
@@ -182,9 +186,14 @@ def replay(
         ]
         embed_seconds = 0.0
         if vectors is None:
-            started = time.perf_counter()
-            vectors = embed.vectors(embed.embed([filer.text(p) for p in pending]))
-            embed_seconds = time.perf_counter() - started
+            texts = [filer.text(p) for p in pending]
+            missing = sorted({t for t in texts if t not in _VECTORS})
+            if missing:
+                started = time.perf_counter()
+                _VECTORS.update(zip(missing, embed.vectors(embed.embed(missing)), strict=True))
+                # per story as if each were embedded (identical copies are embedded once here)
+                embed_seconds = (time.perf_counter() - started) * len(texts) / len(missing)
+            vectors = [_VECTORS[t] for t in texts]
         event_of, why = [], []
         started = time.perf_counter()
         with db.atomic():

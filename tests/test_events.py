@@ -49,6 +49,12 @@ SETTINGS = EventSettings()
         ("IStGH schließt Ermittlungen gegen China aus", "refuse"),  # rules out
         ("İngiliz Parlamentosu soykırım olarak tanıdı", "vote"),  # recognised
         ("Evidence of shameful abuses against Uyghurs", None),
+        # hearings, told as a trial, proceedings, "audiences" (a noun that is no verb's start)
+        ("What happened on day 1 of Israel's ICJ genocide trial?", "debate"),
+        ("ICJ proceedings start as South Africa levels genocide charges", "debate"),
+        ("Le «Tribunal ouïghour» de Londres commence ces audiences", "debate"),
+        ("Duterte faces ICC 'virtually'; confirmation of charges hearing on Sept. 23", "debate"),
+        ("La Cámara de Casación confirma el fallo", "decide"),
     ],
 )
 def test_the_act_a_headline_reports_is_its_first_verb_of_an_act(
@@ -287,6 +293,28 @@ def test_the_days_of_an_event_are_those_all_its_reports_name() -> None:
     )
     assert choose(preview, [Candidate(1, [filed, closest])], SETTINGS).event_id is None
     assert choose(preview, [Candidate(1, [closest])], SETTINGS).event_id == 1
+
+
+def test_a_report_of_an_act_joins_no_event_of_another_act_through_a_report_naming_none() -> None:
+    """Lawyers filing a dossier with the ICC six days after a tribunal's hearings opened: the
+    closest report of the hearings ("London hosting a People's Tribunal") names no act, but
+    the hearings' other reports do, and a filing is not a hearing."""
+    filing = _report(0, 10, "file", "east")
+    verbless = _report(MIDDLE, 4, None, "east")
+    hearing = _report(FAR, 4, "debate")
+    alone = choose(filing, [Candidate(1, [verbless])], SETTINGS)
+    assert alone.event_id == 1
+    choice = choose(filing, [Candidate(1, [verbless, hearing])], SETTINGS)
+    assert choice.event_id is None
+    assert choice.best is not None
+    assert "different acts: file / debate (its event's)" in choice.best.explain()
+    # an event whose reports name a related act (a ruling told as a refusal) is no conflict
+    ruled = choose(
+        _report(0, 10, "refuse", "east"),
+        [Candidate(1, [verbless, _report(FAR, 9, "decide")])],
+        SETTINGS,
+    )
+    assert ruled.event_id == 1
 
 
 def test_two_reports_saying_their_act_happened_on_one_day_are_closer() -> None:

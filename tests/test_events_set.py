@@ -105,3 +105,15 @@ def test_the_set_stays_within_the_measured_quality(result: Replay) -> None:
     assert result.extra_alerts <= 7, result.alerts_per_development.most_common(5)
     assert len(result.merged) <= 1, sorted(result.merged)
     assert developments >= 40
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_each_days_reports_in_another_order_merge_no_more_developments(
+    result: Replay, seed: int
+) -> None:
+    """Which outlet's report of a day a feed brings first is chance: the grouping must not
+    depend on it (bench/events.py --shuffle prints the same figures over more orders)."""
+    shuffled = replay(DATA, stopwords=case_stopwords(), seed=seed)
+    assert len(shuffled.merged) <= len(result.merged), sorted(shuffled.merged)
+    apart = sum(not shuffled.together(a, b) for a, b, _ in shuffled.near_misses)
+    assert apart >= sum(not result.together(a, b) for a, b, _ in result.near_misses)
