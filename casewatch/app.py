@@ -26,7 +26,8 @@ from storage.db import explain, is_busy, path_of
 
 if TYPE_CHECKING:
     import aiohttp
-    from sqlite_utils import Database
+
+    from storage.db import Database
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

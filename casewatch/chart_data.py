@@ -11,7 +11,7 @@ from storage import items, timeline
 from storage.timeutil import parse_iso
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from storage.db import Database
 
 
 def chart_png(db: Database, *, title: str, since: datetime | None = None) -> bytes:

@@ -16,7 +16,7 @@ from storage import events, items, outbox, stories
 from storage.timeutil import parse_iso
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from storage.db import Database
 
 
 class CorrectionError(ValueError):

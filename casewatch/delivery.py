@@ -26,7 +26,8 @@ from storage import destinations, outbox
 
 if TYPE_CHECKING:  # aiohttp: a webhook has a session, and its module, by the time it posts
     import aiohttp
-    from sqlite_utils import Database
+
+    from storage.db import Database
 
 log = logging.getLogger(__name__)
 

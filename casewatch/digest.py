@@ -20,7 +20,7 @@ from storage.db import scalar
 from storage.timeutil import iso, parse_iso
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from storage.db import Database
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MESSAGE_LIMIT = 2000

@@ -17,7 +17,8 @@ from storage import events as stored
 
 if TYPE_CHECKING:  # numpy: imported by the first story filed (see casewatch.app on start-up)
     import numpy as np
-    from sqlite_utils import Database
+
+    from storage.db import Database
 
 
 class EventFiler:

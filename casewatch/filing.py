@@ -19,7 +19,7 @@ from casewatch.model import Entry
 from storage import stories
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from storage.db import Database
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ from storage.db import is_busy
 from storage.sources import SourceSpec
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from storage.db import Database
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from storage import events, items, stories
 from storage.timeutil import parse_iso
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from storage.db import Database
 
 
 def alert_view(db: Database, story_id: int) -> AlertView | None:

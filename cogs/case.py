@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Literal
 import discord
 from discord import app_commands
 from discord.ext import commands
-from sqlite_utils import Database
 
 from casewatch import __version__, render
 from casewatch.chart_data import activity
@@ -30,6 +29,7 @@ from casewatch.views import (
 from cogs.errors import UserError
 from cogs.paging import Pager
 from storage import events, items, outbox, sources, timeline
+from storage.db import Database
 from storage.timeutil import parse_iso
 
 if TYPE_CHECKING:

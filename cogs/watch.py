@@ -9,7 +9,6 @@ from zoneinfo import available_timezones
 import discord
 from discord import app_commands
 from discord.ext import commands
-from sqlite_utils import Database
 
 from casewatch import corrections, render
 from casewatch.parse import parse_feed
@@ -19,6 +18,7 @@ from cogs.alerts import missing_permissions
 from cogs.errors import UserError
 from storage import destinations, sources
 from storage import notices as notice_store
+from storage.db import Database
 from storage.sources import SourceSpec
 
 if TYPE_CHECKING:

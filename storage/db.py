@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import sqlite3
-from collections.abc import Generator
+from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
-
-from sqlite_utils import Database
+from typing import Any
 
 from storage.schema import migrations
 
@@ -24,14 +24,8 @@ from storage.schema import migrations
 # Discord's gateway heartbeat (about 41 s): a wait blocks the event loop.
 BUSY_TIMEOUT_MS = 20_000
 
-# Every Database here is made with execute_plugins=False: finding sqlite-utils plugins reads the
-# entry points of every installed package (tens of milliseconds of every command's start), and
-# casewatch uses none.
-
 # Every migration this code knows, in order; PRAGMA user_version is their count.
-KNOWN_MIGRATIONS: tuple[str, ...] = tuple(
-    m.name for m in migrations.pending(Database(memory=True, execute_plugins=False))
-)
+KNOWN_MIGRATIONS: tuple[str, ...] = migrations.names()
 MIGRATIONS_TABLE = migrations.migrations_table
 
 
@@ -39,14 +33,38 @@ class StoreError(Exception):
     """The database cannot be used; the message is one line saying which file, why, what to do."""
 
 
-class Store(Database):
-    """A sqlite-utils Database whose outer transactions take the write lock when they begin."""
+class Database:
+    """An open casewatch database: its sqlite3 connection (`conn`, in autocommit mode), the
+    statements run on it, and write transactions that take the write lock when they begin.
+
+    This is all the storage modules ask of a database; sqlite-utils is loaded only to apply
+    migrations (`storage.schema`), so opening a current file costs no more than sqlite3.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(
+        self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> sqlite3.Cursor:
+        return self.conn.execute(sql, parameters)
 
     @contextlib.contextmanager
     def atomic(self) -> Generator[Database, None, None]:
+        """One transaction (BEGIN IMMEDIATE: it waits for another process's writer before
+        reading what it will change); inside another one, a savepoint."""
         if self.conn.in_transaction:
-            with super().atomic():
+            savepoint = f"nested_{secrets.token_hex(8)}"
+            self.conn.execute(f"SAVEPOINT {savepoint}")
+            try:
                 yield self
+            except BaseException:
+                # An error may have ended the whole transaction, savepoints included.
+                if self.conn.in_transaction:
+                    self.conn.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
+                    self.conn.execute(f"RELEASE SAVEPOINT {savepoint}")
+                raise
+            self.conn.execute(f"RELEASE SAVEPOINT {savepoint}")
             return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
@@ -61,6 +79,9 @@ class Store(Database):
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def is_busy(exc: BaseException) -> bool:
@@ -162,7 +183,7 @@ def inspect_store(path: str | Path) -> str | None:
         return explain(exc, path)
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        _check_identity(Database(conn, execute_plugins=False), path)
+        _check_identity(Database(conn), path)
         problems = [r[0] for r in conn.execute("PRAGMA quick_check(3)")]
         if problems != ["ok"]:
             return explain(sqlite3.DatabaseError("malformed: " + "; ".join(problems)), path)
@@ -178,26 +199,26 @@ def inspect_store(path: str | Path) -> str | None:
 def _prepare(conn: sqlite3.Connection, path: str | Path, *, memory: bool) -> Database:
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    db = Store(conn, execute_plugins=False)
-    _check_identity(db, path)  # reads only: refuses a foreign or newer file before any write
+    db = Database(conn)
+    applied = _check_identity(db, path)  # reads only: a foreign or newer file is refused
     if not memory and (why := _not_writable(path)):
         raise _read_only(path, why)
-    if not memory and db.journal_mode != "wal":
+    if not memory and db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         db.execute("PRAGMA journal_mode = wal")
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA synchronous = NORMAL")
-    _migrate(db, path)
+    _migrate(db, path, applied)
     return db
 
 
-def _check_identity(db: Database, path: str | Path) -> bool:
+def _check_identity(db: Database, path: str | Path) -> list[str] | None:
     """Raise StoreError unless the file is empty or a casewatch database this code can run.
 
-    Returns True when the file holds no table yet (a new database)."""
+    Returns the names of the migrations it has, None when it holds no table yet (a new file)."""
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    version = _user_version(db)
     if not tables and version == 0:
-        return True
+        return None
     applied: list[str] = []
     if MIGRATIONS_TABLE in tables:
         applied = [
@@ -221,13 +242,14 @@ def _check_identity(db: Database, path: str | Path) -> bool:
             f"which knows {len(KNOWN_MIGRATIONS)}); nothing was changed: upgrade casewatch, "
             "or use another --db"
         )
-    return False
+    return applied
 
 
-def _migrate(db: Database, path: str | Path) -> None:
+def _migrate(db: Database, path: str | Path, applied: list[str] | None) -> None:
     """Apply pending migrations once, under the write lock (another process may be doing it).
-    With nothing to apply, no lock is taken (`health` must not wait for a running bot)."""
-    if not migrations.pending(db) and _user_version(db) == len(KNOWN_MIGRATIONS):
+    With nothing to apply (`applied`: what the file had when it was opened), no lock is taken
+    (`health` must not wait for a running bot) and sqlite-utils is not even imported."""
+    if set(applied or ()) >= set(KNOWN_MIGRATIONS) and _user_version(db) == len(KNOWN_MIGRATIONS):
         return
     db.conn.execute("BEGIN IMMEDIATE")
     try:

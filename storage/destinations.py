@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlite_utils import Database
-
-from storage.db import one, rows
+from storage.db import Database, one, rows
 from storage.timeutil import iso
 
 KINDS_ALL = ("news", "court")

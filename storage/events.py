@@ -6,9 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlite_utils import Database
-
-from storage.db import one, rows
+from storage.db import Database, one, rows
 from storage.timeutil import iso, parse_iso
 
 

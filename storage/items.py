@@ -9,9 +9,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlite_utils import Database
-
-from storage.db import one, rows
+from storage.db import Database, one, rows
 from storage.events import development_kind_sql
 from storage.timeutil import iso
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlite_utils import Database
-
-from storage.db import rows
+from storage.db import Database, rows
 from storage.timeutil import iso
 
 OWNER = "owner"  # the channel id of the bot owner's DM destination

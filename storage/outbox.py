@@ -6,10 +6,8 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlite_utils import Database
-
 from storage import destinations, settings
-from storage.db import one, rows
+from storage.db import Database, one, rows
 from storage.timeutil import iso
 
 

@@ -1,15 +1,104 @@
-"""The schema as an ordered list of migrations. Never edit an applied one: add a new one."""
+"""The schema as an ordered list of migrations. Never edit an applied one: add a new one.
+
+sqlite-utils applies them (its `Migrations`, and its full-text helpers in the first one), and is
+imported only to do so: opening a database that has every migration needs sqlite3 alone
+(`storage.db`), which spares every command's start the import of sqlite-utils (issue 9).
+"""
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+import sys
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
-migrations = Migrations("casewatch")
+if TYPE_CHECKING:
+    from sqlite_utils import Database as UtilsDatabase
+    from sqlite_utils.migrations import Migrations as UtilsMigrations
+
+    from storage.db import Database
+
+Step = TypeVar("Step", bound=Callable[..., None])
+
+
+def load_sqlite_utils() -> None:
+    """Import sqlite-utils without numpy (and pandas).
+
+    sqlite-utils imports numpy when it is installed, only to give numpy's scalar types a column
+    type when it creates tables from rows; casewatch creates its tables by migration and stores
+    vectors as bytes. numpy costs about 0.2 s, and most commands never compute a vector (the
+    code that does imports it there). The modules are hidden while sqlite-utils loads, whatever
+    was imported before, so it behaves the same in every process.
+    """
+    if "sqlite_utils" in sys.modules:
+        return
+    hidden = {name: sys.modules.get(name) for name in ("numpy", "pandas")}
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # `import numpy` now fails at once
+    try:
+        import sqlite_utils  # noqa: F401
+    finally:
+        for name, module in hidden.items():
+            if module is None:
+                del sys.modules[name]
+            else:
+                sys.modules[name] = module
+
+
+class Migrations:
+    """The ordered migrations (`@migrations()` registers one), handed to sqlite-utils'
+    `Migrations` when they are looked at or applied; their names are known without it."""
+
+    name = "casewatch"  # the migration set, as recorded in the database
+    migrations_table = "_sqlite_migrations"  # where sqlite-utils records the applied ones
+
+    def __init__(self) -> None:
+        self.steps: list[Callable[[UtilsDatabase], None]] = []
+
+    def __call__(self) -> Callable[[Step], Step]:
+        def register(step: Step) -> Step:
+            self.steps.append(step)
+            return step
+
+        return register
+
+    def names(self) -> tuple[str, ...]:
+        """Every migration this code knows, in order."""
+        return tuple(step.__name__ for step in self.steps)
+
+    def _utils(self) -> UtilsMigrations:
+        load_sqlite_utils()
+        from sqlite_utils import migrations as utils
+
+        done = utils.Migrations(self.name)
+        assert done.migrations_table == self.migrations_table
+        for step in self.steps:
+            done()(step)
+        return done
+
+    def pending(self, db: Database | UtilsDatabase) -> list[Any]:
+        return self._utils().pending(_as_utils(db))
+
+    def apply(
+        self, db: Database | UtilsDatabase, *, stop_before: str | Iterable[str] | None = None
+    ) -> None:
+        self._utils().apply(_as_utils(db), stop_before=stop_before)
+
+
+def _as_utils(db: Database | UtilsDatabase) -> UtilsDatabase:
+    """A sqlite-utils Database on the same connection (the one given, when it is one)."""
+    load_sqlite_utils()
+    import sqlite_utils
+
+    if isinstance(db, sqlite_utils.Database):
+        return db
+    return sqlite_utils.Database(db.conn, execute_plugins=False)
+
+
+migrations = Migrations()
 
 
 @migrations()
-def m001_initial(db: Database) -> None:
+def m001_initial(db: UtilsDatabase) -> None:
     db.executescript(
         """
         CREATE TABLE sources (
@@ -155,14 +244,14 @@ def m001_initial(db: Database) -> None:
 
 
 @migrations()
-def m002_stale_notices(db: Database) -> None:
+def m002_stale_notices(db: UtilsDatabase) -> None:
     """Remember that admins were told a source went stale, so they are told once."""
     db.execute("ALTER TABLE sources ADD COLUMN stale_notified INTEGER NOT NULL DEFAULT 0")
     db.execute("CREATE INDEX sources_next_poll ON sources(removed, paused, next_poll_at)")
 
 
 @migrations()
-def m003_index_only_kept_items(db: Database) -> None:
+def m003_index_only_kept_items(db: UtilsDatabase) -> None:
     """Full-text index only items that were kept (relevant or context).
 
     Dropped items are most of what general feeds carry; searching them is not what users ask
@@ -198,7 +287,7 @@ def m003_index_only_kept_items(db: Database) -> None:
 
 
 @migrations()
-def m004_outbox_claims(db: Database) -> None:
+def m004_outbox_claims(db: UtilsDatabase) -> None:
     """A row being delivered is claimed by one process for a while (a lease): two processes on
     one file (`run` and a `poll --once`) never deliver the same row twice, and a row whose
     process died is taken over when its lease ends."""
@@ -207,13 +296,13 @@ def m004_outbox_claims(db: Database) -> None:
 
 
 @migrations()
-def m005_item_images(db: Database) -> None:
+def m005_item_images(db: UtilsDatabase) -> None:
     """The picture a feed or an article gives an item (http(s) only): the alert's thumbnail."""
     db.execute("ALTER TABLE items ADD COLUMN image_url TEXT")
 
 
 @migrations()
-def m006_events(db: Database) -> None:
+def m006_events(db: UtilsDatabase) -> None:
     """Events: the stories (outlets, languages) that report one development; one alert each.
 
     `event_queue` hands stories that became relevant from a source's ingest to the cycle's
@@ -258,7 +347,7 @@ def m006_events(db: Database) -> None:
 
 
 @migrations()
-def m007_story_lookups_by_index(db: Database) -> None:
+def m007_story_lookups_by_index(db: UtilsDatabase) -> None:
     """Lookups that filing a kept item makes, by index instead of scans that grew with a story
     or with the archive: a story's items by source and outlet (the same entry again, and the
     story's counts, read from the index alone; items without a story, the dropped ones, stay

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlite_utils import Database
-
-from storage.db import one
+from storage.db import Database, one
 
 
 def get(db: Database, scope: str, key: str) -> str | None:

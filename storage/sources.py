@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlite_utils import Database
-
-from storage.db import one, rows
+from storage.db import Database, one, rows
 from storage.timeutil import iso, parse_iso
 
 TRIAL = "cli"  # the origin of a feed tried with `--source`: polled only while named

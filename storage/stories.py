@@ -6,9 +6,7 @@ from array import array
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlite_utils import Database
-
-from storage.db import one, rows
+from storage.db import Database, one, rows
 from storage.timeutil import iso
 
 

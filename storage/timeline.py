@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-
-from storage.db import rows
+from storage.db import Database, rows
 
 
 def add(

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlite_utils import Database
 
 from casewatch.views import report_headline, search_developments
 from storage import events, items, open_store, stories
+from storage.db import Database
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 

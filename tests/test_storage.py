@@ -35,7 +35,7 @@ def test_an_existing_file_from_the_first_schema_is_upgraded_in_place(tmp_path: P
     old.close()
 
     db = open_store(path)
-    assert "stale_notified" in db["sources"].columns_dict
+    assert "stale_notified" in Database(db.conn)["sources"].columns_dict
     assert scalar(db, "SELECT name FROM sources") == "Old"  # data kept
     assert scalar(db, "PRAGMA journal_mode") == "wal"
     assert [m.name for m in migrations.pending(db)] == []
