@@ -15,7 +15,6 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 from pydantic import BaseModel, ConfigDict, field_validator
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from casewatch import clean
 from casewatch.model import Entry, ParseResult
 from casewatch.text import collapse, fold, node_text
 
@@ -113,6 +112,8 @@ def parse_page(
         if selectors.summary:
             summary_node = node.css_first(selectors.summary)
             if summary_node is not None:
+                from casewatch import clean  # not at the top: `feeds.yaml` needs PageSelectors only
+
                 summary = clean.clean_report(summary_node.html or "", title=title).text
         entries.append(
             Entry(

@@ -2,6 +2,10 @@
 
 Each source's results (items, story links, outbox rows, health) are written in one transaction,
 so a crash leaves a source either fully ingested or untouched (and then re-fetched).
+
+The ingest stages (parsing, judging, deduplication, filing stories and events, leads) are
+imported by the methods that run them: a cycle with nothing due (and every command that only
+opens the app) does not load them (issue 9: start-up).
 """
 
 from __future__ import annotations
@@ -18,30 +22,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from casewatch import alerting, clean, dedup, notices, schedule, summary
+from casewatch import alerting, notices, schedule
 from casewatch.clock import Clock
 from casewatch.config import Config, SourceConfig
-from casewatch.event_filing import EventFiler
 from casewatch.fetch import Fetcher
-from casewatch.filing import Placement, StoryFiler
-from casewatch.judging import (
-    EARLIEST_DATE,
-    Finishing,
-    Identities,
-    Judged,
-    complete,
-    judge,
-    judge_entries,
-    judge_entry,
-    judge_in_worker,
-    pickled_rules,
-    prepare_document,
-    timeline_link,
-)
 from casewatch.model import Entry, FetchResult, Match, ParseResult
-from casewatch.outlets import OutletNames
-from casewatch.pages import parse_page
-from casewatch.relevance import RuleEngine
 from casewatch.sourcelist import display_name
 from casewatch.text import fold
 from casewatch.worker import StartsEarly
@@ -52,6 +37,12 @@ from storage.db import is_busy
 from storage.sources import SourceSpec
 
 if TYPE_CHECKING:
+    from casewatch import dedup
+    from casewatch.event_filing import EventFiler
+    from casewatch.filing import Placement, StoryFiler
+    from casewatch.judging import Identities, Judged
+    from casewatch.outlets import OutletNames
+    from casewatch.relevance import RuleEngine
     from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -160,30 +151,58 @@ class Monitor:
         self.rng = rng or random.Random()
         self.executor = executor
         self.progress = progress
-        self.engine = RuleEngine(config.relevance)
         self._rules: bytes | None = None  # the rules pickled for the worker, made on first use
         self._judging = 0  # judge jobs in the executor whose result has not come back
         self._parsed_waiting = 0  # sources parsed whose filing has not begun (this process's queue)
         self._event_model_warmed = False  # the worker was asked to load the sentence model
         self.stopwords = frozenset(fold(w) for w in config.case.vocabulary)
         self.outlets = frozenset(config.case.outlets)
-        # One spelling per outlet, the configured publishers' first.
-        self.outlet_names = OutletNames(
-            [s.publisher for s in config.sources if s.publisher] + list(config.case.outlets)
-        )
-        self.filer = StoryFiler(
-            db,
-            stopwords=self.stopwords,
-            outlets=self.outlets,
-            window=timedelta(seconds=config.defaults.story_window),
-        )
-        self.eventer = EventFiler(db, stopwords=self.stopwords, settings=config.events)
         self._adhoc: dict[str, SourceConfig] = {}
         # Destination types that the alerts of tried feeds may reach; None: all (Discord mode,
         # where the operator runs the bot on the tried feeds on purpose).
         self.trial_outputs: frozenset[str] | None = None
         # source events of the cycle under way, with each source's last good poll before it
         self._events: list[tuple[notices.SourceEvent, str | None]] = []
+
+    # -- the stages, made when first used -------------------------------------------------------
+
+    @functools.cached_property
+    def engine(self) -> RuleEngine:
+        from casewatch.relevance import RuleEngine
+
+        return RuleEngine(self.config.relevance)
+
+    @functools.cached_property
+    def outlet_names(self) -> OutletNames:
+        """One spelling per outlet, the configured publishers' first."""
+        from casewatch.outlets import OutletNames
+
+        cfg = self.config
+        return OutletNames([s.publisher for s in cfg.sources if s.publisher] + cfg.case.outlets)
+
+    @functools.cached_property
+    def filer(self) -> StoryFiler:
+        from casewatch.filing import StoryFiler
+
+        return StoryFiler(
+            self.db,
+            stopwords=self.stopwords,
+            outlets=self.outlets,
+            window=timedelta(seconds=self.config.defaults.story_window),
+        )
+
+    @functools.cached_property
+    def eventer(self) -> EventFiler:
+        from casewatch.event_filing import EventFiler
+
+        return EventFiler(self.db, stopwords=self.stopwords, settings=self.config.events)
+
+    @functools.cached_property
+    def earliest(self) -> date:
+        """Entry dates before this day are a feed's mistake (`case.start`, else judging's)."""
+        from casewatch.judging import EARLIEST_DATE
+
+        return self.config.case.start or EARLIEST_DATE
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -211,10 +230,15 @@ class Monitor:
         with a clean link (a day of polling once added 28: news, copies, redirect links)."""
         gone: list[int] = []
         stories_seen: set[int] = set()
-        now, earliest = self.clock.now(), self.config.case.start or EARLIEST_DATE
+        now = self.clock.now()
         with self.db.atomic():
-            for e in timeline.auto_entries(self.db):
-                day = entry_day(e["date"], e["fetched_at"], now=now, earliest=earliest)
+            auto = timeline.auto_entries(self.db)
+            if not auto:
+                return  # and no repeats: those are automatic entries too
+            from casewatch.judging import timeline_link
+
+            for e in auto:
+                day = entry_day(e["date"], e["fetched_at"], now=now, earliest=self.earliest)
                 if day is None:
                     gone.append(int(e["id"]))
                     continue
@@ -423,6 +447,8 @@ class Monitor:
         """Replace thin summaries by the lead of the article page (same fetch guards as feeds:
         `guard` refuses internal addresses, for sources added from Discord), take the page's
         preview picture when the feed gave none, and edit alerts so changed."""
+        from casewatch import clean, dedup, summary
+
         loop = asyncio.get_running_loop()
         for item_id, entry in thin:
             assert entry.link is not None
@@ -466,9 +492,13 @@ class Monitor:
     ) -> tuple[ParseResult, Identities]:
         """Parse off the event loop and finish the entries there (`prepare_document`); partials
         (not lambdas) so the executor may be a process pool."""
+        from casewatch.judging import Finishing, prepare_document
+
         body = result.body or b""
         loop = asyncio.get_running_loop()
         if cfg.format == "page":
+            from casewatch.pages import parse_page
+
             assert cfg.page is not None
             job = functools.partial(
                 parse_page, body, cfg.page, url=result.final_url, content_type=result.content_type
@@ -487,7 +517,7 @@ class Monitor:
             # title names the outlet better than its address. feeds.yaml sources say who.
             feed_title_names_outlet=src.get("origin") != "config",
             now=self.clock.now(),
-            earliest=self.config.case.start or EARLIEST_DATE,
+            earliest=self.earliest,
         )
         parsing = loop.run_in_executor(
             self.executor, functools.partial(prepare_document, job, finishing)
@@ -628,6 +658,8 @@ class Monitor:
 
     def judge(self, entry: Entry, cfg: SourceConfig, kind: str) -> Match:
         """Relevance of one entry under the rules (and the source's overrides)."""
+        from casewatch.judging import judge
+
         return judge(self.engine, entry, cfg, kind)
 
     def _ingest(
@@ -648,6 +680,9 @@ class Monitor:
 
         Looks up the document's identity keys in one statement and writes the new ones in
         one more (entries repeated within the document are recognised in between)."""
+        from casewatch import dedup
+        from casewatch.judging import complete
+
         judged_before = judged_before or {}
         now = self.clock.now()
         max_age = timedelta(seconds=self.config.defaults.alert_max_age)
@@ -835,6 +870,8 @@ class Monitor:
     def _judge_entry(
         self, entry: Entry, cfg: SourceConfig, source_kind: str, keying: dedup.Keying
     ) -> Judged:
+        from casewatch.judging import judge_entry
+
         # Inline, the MinHash signature waits until filing needs it (no story found by keys).
         return judge_entry(self.engine, entry, cfg, source_kind, keying, signature=False)
 
@@ -849,6 +886,8 @@ class Monitor:
         story keys. Nothing (they are judged inline by `_ingest`) when there is no worker
         process, or when the worker has more sources to judge queued than this process has
         parsed sources waiting to be filed: the busier core leaves the judging to the other."""
+        from casewatch.judging import judge_entries, judge_in_worker, pickled_rules
+
         if self.executor is None or not judge_in_worker(self._judging, self._parsed_waiting):
             return {}
         seen = items.seen_keys(self.db, src["id"], [k for keys in identities if keys for k in keys])
