@@ -8,6 +8,7 @@ nothing. No I/O: every rule has a row in tests/test_alerting.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import Enum
@@ -30,6 +31,9 @@ class StoryFiled:
     kind: str  # the alert kind after filing: news | court
     # A relevant story that had no lead (a search feed, a court page) got one from this item.
     lead_filled: bool = False
+    # The story's kind before this item (None: it was not relevant before, so no development
+    # of it was told yet). A court item joining a news story makes it court.
+    kind_was: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,3 +92,54 @@ def held_back_by_age(story: StoryFiled, event: EventFiled | None, moment: Moment
     if decide(story, event, moment) is not Action.NONE:
         return False
     return decide(story, event, replace(moment, age=None)) is Action.ALERT
+
+
+def development_kind(kinds: Iterable[str | None]) -> str:
+    """The kind of a development from its stories' kinds: court when any is, else news."""
+    return "court" if "court" in kinds else "news"
+
+
+@dataclass(frozen=True)
+class KindChange:
+    """A known development's kind before and after one report was filed in it."""
+
+    before: str
+    after: str
+
+
+def tells_new_kind(
+    story: StoryFiled, event: EventFiled | None, moment: Moment, change: KindChange
+) -> bool:
+    """Whether channels that take the development's new kind but not its old one hear of it now.
+
+    Alerts go to a channel by the development's kind when the alert is queued, so a court-only
+    channel never heard of a development that started as news. When a court report joins it,
+    that channel hears of it once, then: as if the development were new (the report that made
+    it court is held to the first-poll and age rules, as a new development's first report is).
+    A new development is not concerned: `decide` alerts it to every channel of its kind.
+    """
+    if change.before == change.after:
+        return False
+    if story.became_relevant and (event is None or event.new_event):
+        return False
+    return moment.may_alert
+
+
+@dataclass(frozen=True)
+class Target:
+    """An alert destination as the kind rule reads it."""
+
+    id: int
+    kinds: tuple[str, ...]
+    had: bool  # it has an alert of this development (of any of its stories) already
+
+
+def newly_reached(targets: Iterable[Target], change: KindChange) -> list[int]:
+    """The destinations a development whose kind changed now reaches: they take the new kind,
+    did not take the old one (those had their alert, or it was held back for them), and have
+    no alert of the development yet (one message per development and channel)."""
+    return [
+        t.id
+        for t in targets
+        if change.after in t.kinds and change.before not in t.kinds and not t.had
+    ]

@@ -89,11 +89,14 @@ def split_item(db: Database, item_id: int, *, now: datetime) -> Split:
             rest = events.stories_of(db, old_event)
             events.set_alert_story(db, old_event, int(rest[0]["id"]))
             events.set_alert_story(db, new_event, new_story)
-            _rearm(db, new_event, now)
-            _alert(db, int(rest[0]["id"]), str(rest[0]["kind"]), now)
+            alerted = int(rest[0]["id"])
         else:
-            _rearm(db, old_event, now)
-            _alert(db, new_story, str(item["kind"]), now)
+            alerted = new_story
+        # Every message of either (a story merged in before had its own) shows what it is now;
+        # the development left without an alert gets one (a row it had already is kept).
+        _rearm(db, old_event, now)
+        _rearm(db, new_event, now)
+        _alert(db, alerted, now)
     return Split(item_id, old_event, new_event, new_story)
 
 
@@ -110,17 +113,20 @@ def merge_events(db: Database, first: int, second: int, *, now: datetime) -> Mer
     keep, other = sorted(found, key=lambda e: (e["first_day"], e["id"]))
     with db.atomic():
         moved = events.move_stories(db, int(other["id"]), int(keep["id"]))
+        # Every message of both (the merged event's own alert too, wherever it was posted) now
+        # shows the whole event, and so does each later edit. A court-only channel that had
+        # neither does not hear of it now: a merge is no new report.
         _rearm(db, int(keep["id"]), now)
-        # The merged event's own alert, if it was posted, now shows the whole event too.
-        outbox.rearm_story_updates(db, int(other["alert_story_id"]), now=now)
     return Merge(int(keep["id"]), int(other["id"]), moved)
 
 
 def _rearm(db: Database, event_id: int, now: datetime) -> None:
     alert_story = events.alert_story_of(db, event_id)
     if alert_story is not None:
-        outbox.rearm_story_updates(db, alert_story, now=now)
+        outbox.rearm_development_updates(db, alert_story, now=now)
 
 
-def _alert(db: Database, story_id: int, kind: str, now: datetime) -> None:
-    outbox.alert_story(db, story_id, kind=kind, now=now)
+def _alert(db: Database, story_id: int, now: datetime) -> None:
+    """The alert of a development the correction made, to the channels of its kind: court
+    when any of its stories is (a news story's alert may stand for a court development)."""
+    outbox.alert_story(db, story_id, kind=events.kind_of(db, story_id) or "news", now=now)

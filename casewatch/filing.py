@@ -150,6 +150,7 @@ class StoryFiler:
             ),
             kind="court" if court else str(story.get("kind") or "news"),
             lead_filled=filled and was_relevant,
+            kind_was=str(story.get("kind") or "news") if was_relevant else None,
         )
 
     def _refresh_summary(self, story_id: int, story: dict) -> None:

@@ -755,6 +755,8 @@ class Monitor:
             if alerting.held_back_by_age(filed, None, moment):
                 outcome.too_old += 1
             self._act(alerting.decide(filed, None, moment), filed, None, outcome.alerts, src)
+            if filed.kind_was is not None and filed.kind_was != filed.kind:
+                self._tell_new_kind(filed, None, moment, src)  # a court report joined the story
         items.add_seen_many(self.db, source_id, new_seen)
 
     def _keying(self, src: dict) -> dedup.Keying:
@@ -845,7 +847,42 @@ class Monitor:
                     outcome.too_old += 1
                 action = alerting.decide(filed, event, moment)
                 self._act(action, filed, event, alerted if outcome is None else outcome.alerts, src)
+                if not event.new_event:
+                    self._tell_new_kind(filed, event, moment, src)
         return alerted
+
+    def _tell_new_kind(
+        self,
+        story: alerting.StoryFiled,
+        event: alerting.EventFiled | None,
+        moment: alerting.Moment,
+        src: dict | None,
+    ) -> None:
+        """A known development whose kind a report changed (a court report joined a news
+        development): the channels that take the new kind and not the old one get its alert
+        now, once; later edits reach that message like any other."""
+        known = stored_events.of_story(self.db, story.story_id)
+        if known is None:
+            return  # the story waits for the event stage: its alert is decided there
+        event_id = int(known["id"])
+        others = stored_events.other_kinds(self.db, event_id, story.story_id)
+        change = alerting.KindChange(
+            before=alerting.development_kind([*others, story.kind_was]),
+            after=alerting.development_kind([*others, story.kind]),
+        )
+        if not alerting.tells_new_kind(story, event, moment, change):
+            return
+        targets = [
+            alerting.Target(int(d["id"]), tuple(d["kinds"]), bool(d["had"]))
+            for d in outbox.development_targets(self.db, event_id, change.after)
+            if self._reaches(src, str(d["type"]))
+        ]
+        outbox.alert_story_to(
+            self.db,
+            int(known["alert_story_id"]),
+            alerting.newly_reached(targets, change),
+            now=self.clock.now(),
+        )
 
     def _act(
         self,
@@ -999,7 +1036,7 @@ class Monitor:
         )
 
     def _rearm_updates(self, story_id: int, src: dict | None = None) -> None:
-        outbox.rearm_story_updates(
+        outbox.rearm_development_updates(
             self.db,
             story_id,
             now=self.clock.now(),

@@ -224,6 +224,16 @@ def stories_of(db: Database, event_id: int) -> list[dict]:
     )
 
 
+def other_kinds(db: Database, event_id: int, story_id: int) -> list[str]:
+    """The kinds of an event's relevant stories other than `story_id` (what its development's
+    kind was before that story joined or changed)."""
+    found = db.execute(
+        "SELECT DISTINCT kind FROM stories WHERE event_id = ? AND id != ? AND relevant = 1",
+        (event_id, story_id),
+    ).fetchall()
+    return [str(r[0]) for r in found]
+
+
 def outlets(db: Database, event_id: int) -> list[str]:
     """Outlets of an event in the order they reported it."""
     found = rows(

@@ -92,6 +92,53 @@ def rearm_story_updates(
         )
 
 
+def rearm_development_updates(
+    db: Database, story_id: int, *, now: datetime, reaches: Callable[[str], bool] | None = None
+) -> None:
+    """Edit every posted alert of the development a story stands for: its own, and those of
+    the event's other stories (a merge leaves the merged event's message; a court-only channel
+    may hold its own), so every message of the development follows it."""
+    found = rows(
+        db,
+        "SELECT DISTINCT story_id FROM outbox WHERE kind = 'alert' AND delivered_at IS NOT NULL"
+        " AND story_id IN (SELECT id FROM stories WHERE event_id ="
+        " (SELECT event_id FROM stories WHERE id = ?))",
+        (story_id,),
+    )
+    for sid in sorted({story_id, *(int(r["story_id"]) for r in found)}):
+        rearm_story_updates(db, sid, now=now, reaches=reaches)
+
+
+def development_targets(db: Database, event_id: int, kind: str) -> list[dict]:
+    """Active alert destinations that take `kind`, each with `had`: whether it has an alert
+    (queued or posted) of any story of the event."""
+    had = {
+        int(r[0])
+        for r in db.execute(
+            "SELECT DISTINCT outbox.destination_id FROM outbox"
+            " JOIN stories ON stories.id = outbox.story_id"
+            " WHERE outbox.kind = 'alert' AND stories.event_id = ?",
+            (event_id,),
+        ).fetchall()
+    }
+    return [{**d, "had": int(d["id"]) in had} for d in destinations.alert_targets(db, kind)]
+
+
+def alert_story_to(
+    db: Database, story_id: int, destination_ids: list[int], *, now: datetime
+) -> None:
+    """Queue a story's alert for these destinations (one row each, never a second)."""
+    for destination_id in destination_ids:
+        enqueue(
+            db,
+            destination_id=destination_id,
+            kind="alert",
+            ref=f"story:{story_id}",
+            story_id=story_id,
+            now=now,
+        )
+
+
 def pending(db: Database, *, now: datetime, types: tuple[str, ...], limit: int = 100) -> list[dict]:
     """Rows due for delivery to destinations of these types (not broken, still active), that no
     process holds a live claim on. Deliver one only after `claim` returned True for it."""

@@ -6,7 +6,19 @@ from datetime import timedelta
 
 import pytest
 
-from casewatch.alerting import Action, EventFiled, Moment, StoryFiled, decide, held_back_by_age
+from casewatch.alerting import (
+    Action,
+    EventFiled,
+    KindChange,
+    Moment,
+    StoryFiled,
+    Target,
+    decide,
+    development_kind,
+    held_back_by_age,
+    newly_reached,
+    tells_new_kind,
+)
 
 NEW = StoryFiled(story_id=1, new_story=True, became_relevant=True, joined=False, kind="news")
 PROMOTED = StoryFiled(story_id=1, new_story=False, became_relevant=True, joined=False, kind="news")
@@ -92,3 +104,94 @@ def test_an_item_is_counted_as_held_back_by_age_only_when_age_alone_stopped_its_
     story: StoryFiled, event: EventFiled | None, moment: Moment, held: bool
 ) -> None:
     assert held_back_by_age(story, event, moment) is held
+
+
+# A court report joining a development that started as news.
+COURT_JOINS_EVENT = StoryFiled(
+    story_id=1, new_story=True, became_relevant=True, joined=False, kind="court"
+)
+COURT_JOINS_STORY = StoryFiled(
+    story_id=1, new_story=False, became_relevant=False, joined=True, kind="court", kind_was="news"
+)
+# The same outlet's court item on its own news story: no new outlet, but the kind changed.
+COURT_SAME_OUTLET = StoryFiled(
+    story_id=1, new_story=False, became_relevant=False, joined=False, kind="court", kind_was="news"
+)
+BECOMES_COURT = KindChange(before="news", after="court")
+STAYS_COURT = KindChange(before="court", after="court")
+STAYS_NEWS = KindChange(before="news", after="news")
+
+
+@pytest.mark.parametrize(
+    ("story", "event", "moment", "change", "tells"),
+    [
+        # a court report joins a news development: channels of the new kind hear of it now
+        (COURT_JOINS_EVENT, KNOWN_EVENT, LATER, BECOMES_COURT, True),
+        (COURT_JOINS_STORY, None, LATER, BECOMES_COURT, True),
+        (COURT_SAME_OUTLET, None, LATER, BECOMES_COURT, True),
+        (COURT_JOINS_EVENT, KNOWN_EVENT, OLD_COURT, BECOMES_COURT, True),  # a court's own page
+        (COURT_JOINS_EVENT, KNOWN_EVENT, BACKFILL_FIRST, BECOMES_COURT, True),
+        # ... held to the rules of a new development's first report
+        (COURT_JOINS_EVENT, KNOWN_EVENT, FIRST_POLL, BECOMES_COURT, False),
+        (COURT_JOINS_EVENT, KNOWN_EVENT, OLD, BECOMES_COURT, False),
+        (COURT_JOINS_STORY, None, FIRST_POLL_COURT, BECOMES_COURT, False),
+        # the kind did not change: nothing new for anyone
+        (COURT_JOINS_EVENT, KNOWN_EVENT, LATER, STAYS_COURT, False),
+        (PROMOTED, KNOWN_EVENT, LATER, STAYS_NEWS, False),
+        (JOINED, None, LATER, STAYS_NEWS, False),
+        # a new development alerts every channel of its kind already (`decide`)
+        (COURT_JOINS_EVENT, NEW_EVENT, LATER, BECOMES_COURT, False),
+        (COURT_JOINS_EVENT, None, LATER, BECOMES_COURT, False),
+    ],
+)
+def test_a_development_that_becomes_court_is_told_then_to_channels_that_missed_it_by_kind(
+    story: StoryFiled, event: EventFiled | None, moment: Moment, change: KindChange, tells: bool
+) -> None:
+    assert tells_new_kind(story, event, moment, change) is tells
+
+
+ALL = ("news", "court")
+COURT = ("court",)
+NEWS = ("news",)
+
+
+@pytest.mark.parametrize(
+    ("targets", "change", "reached"),
+    [
+        # a court-only channel that had nothing of it: reached
+        ([Target(1, COURT, had=False)], BECOMES_COURT, [1]),
+        # ... once: it has its alert already (queued or posted, of any story of the event)
+        ([Target(1, COURT, had=True)], BECOMES_COURT, []),
+        # a channel of every kind had its alert by the news rule (or it was held back for it)
+        ([Target(1, ALL, had=False), Target(2, ALL, had=True)], BECOMES_COURT, []),
+        # a news-only channel does not take court developments
+        ([Target(1, NEWS, had=True)], BECOMES_COURT, []),
+        (
+            [Target(1, ALL, had=True), Target(2, COURT, had=False), Target(3, COURT, had=False)],
+            BECOMES_COURT,
+            [2, 3],
+        ),
+        # no change of kind reaches nobody new
+        ([Target(1, COURT, had=False)], STAYS_COURT, []),
+        # a development that became news (none does by a report, but the rule is the same way)
+        ([Target(1, NEWS, had=False), Target(2, ALL, had=False)], KindChange("court", "news"), [1]),
+    ],
+)
+def test_only_channels_the_old_kind_kept_out_and_without_its_alert_are_reached(
+    targets: list[Target], change: KindChange, reached: list[int]
+) -> None:
+    assert newly_reached(targets, change) == reached
+
+
+@pytest.mark.parametrize(
+    ("kinds", "kind"),
+    [
+        (["news"], "news"),
+        (["news", "court"], "court"),
+        (["court", None], "court"),
+        (["news", None], "news"),
+        ([], "news"),
+    ],
+)
+def test_a_development_is_court_when_any_of_its_stories_is(kinds: list, kind: str) -> None:
+    assert development_kind(kinds) == kind
