@@ -114,31 +114,66 @@ class App:
             )
 
 
+MODEL_MODULE = "casewatch.embed"  # its jobs (warm, embed) use the sentence model
+
+
+def is_model_job(fn: Callable[..., Any]) -> bool:
+    """Whether a job uses the sentence model (a function of `MODEL_MODULE`, or a partial of one)."""
+    return getattr(getattr(fn, "func", fn), "__module__", None) == MODEL_MODULE
+
+
+def lane_for(model_job: bool, running: tuple[int, ...], sizes: tuple[int, ...]) -> int:
+    """Which lane of the pool takes a job: lane 0 is the model's worker (one process), lane 1
+    (when there is one) the other workers.
+
+    A job of the model always goes to lane 0, so the model is loaded by one process however
+    many workers parse: a cycle embeds its stories in one batch, which one process runs, and
+    each other copy would only cost its memory (55 to 120 MiB) and its load. Any other job goes
+    where a process is free, the other workers first (the model's worker stays free for the
+    cycle's batch), else to the lane with the fewest jobs waiting per process.
+    """
+    if model_job or len(sizes) == 1:
+        return 0
+    for lane in (1, 0):
+        if running[lane] < sizes[lane]:
+            return lane
+    return min((1, 0), key=lambda lane: running[lane] / sizes[lane])
+
+
 class OnDemandPool(Executor):
     """A process pool created by its first job, or by `start` when a cycle is about to fetch.
 
     Creating a ProcessPoolExecutor already starts multiprocessing's resource tracker (a Python
     process of its own) and imports multiprocessing: commands that never parse a feed (every
     query command, a poll with nothing due) pay for neither. "spawn": a forked child would
-    inherit the locks of this process's threads.
+    inherit the locks of this process's threads. With more than one worker, one of them (the
+    pool `_pool`) is the only one that runs the sentence model's jobs (`lane_for`); the others
+    (`_others`) parse and judge.
     """
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._pool: Executor | None = None
+        self._pool: Executor | None = None  # the model's worker (the only one when workers=1)
+        self._others: Executor | None = None  # the other workers-1
         self.warm_ups: list[Future[list[str]]] = []  # `start`'s jobs: the modules imported
         self.jobs = 0  # jobs submitted, not counting the warm-ups
-        self._running: list[Future[Any]] = []  # jobs submitted and maybe not done
+        self._running: list[list[Future[Any]]] = [[], []]  # per lane: jobs maybe not done
 
-    def _started(self) -> Executor:
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """Processes per lane: the model's worker, then the others (if any)."""
+        return (1, self.workers - 1) if self.workers > 1 else (1,)
+
+    def _started(self) -> list[Executor]:
         if self._pool is None:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
-            )
-        return self._pool
+            spawn = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=spawn)
+            if self.workers > 1:
+                self._others = ProcessPoolExecutor(max_workers=self.workers - 1, mp_context=spawn)
+        return [p for p in (self._pool, self._others) if p is not None]
 
     def start(self) -> None:
         """Start the workers now and let them import what their jobs need (`worker.warm_up`),
@@ -148,27 +183,37 @@ class OnDemandPool(Executor):
         if self._pool is None:
             from casewatch.worker import warm_up
 
-            pool = self._started()
-            self.warm_ups = [pool.submit(warm_up) for _ in range(self.workers)]
+            lanes = self._started()
+            self.warm_ups = [
+                lane.submit(warm_up)
+                for lane, size in zip(lanes, self.sizes, strict=True)
+                for _ in range(size)
+            ]
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         self.jobs += 1
-        future = self._started().submit(fn, *args, **kwargs)
-        self._running = [f for f in self._running if not f.done()] + [future]
+        lanes = self._started()
+        self._running = [[f for f in lane if not f.done()] for lane in self._running]
+        running = tuple(len(self._running[i]) for i in range(len(lanes)))
+        lane = lane_for(is_model_job(fn), running, self.sizes)
+        future = lanes[lane].submit(fn, *args, **kwargs)
+        self._running[lane].append(future)
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         if self._pool is None:
             return
-        if not any(not f.done() for f in self._running):
+        if not any(not f.done() for lane in self._running for f in lane):
             # No job is left (all done, or none came: a cycle with nothing to parse): the
             # workers hold nothing to finish, so they are stopped rather than waited for while
             # they wind down (an interpreter holding the sentence and language models takes a
             # good part of a second to exit) or still import (warming up). The executor keeps
             # its processes in `_processes` (Python 3.8 to 3.13; 3.14: terminate_workers()).
-            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
-                process.terminate()
-        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+            for pool in self._started():
+                for process in list((getattr(pool, "_processes", None) or {}).values()):
+                    process.terminate()
+        for pool in self._started():
+            pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def stop_on_signals(stop: Callable[[], object]) -> None:
