@@ -204,28 +204,6 @@ def first_outlet(db: Database, story_id: int) -> str:
     return found[0] if found else ""
 
 
-def latest(
-    db: Database, *, count: int = 5, kind: str | None = None, since: datetime | None = None
-) -> list[dict]:
-    """The newest relevant stories."""
-    cond = ["relevant = 1"]
-    params: list = []
-    if kind:
-        cond.append("kind = ?")
-        params.append(kind)
-    if since is not None:
-        cond.append("first_seen_at >= ?")
-        params.append(iso(since))
-    params.append(count)
-    return rows(
-        db,
-        "SELECT * FROM stories WHERE "
-        + " AND ".join(cond)
-        + " ORDER BY first_seen_at DESC, id DESC LIMIT ?",
-        tuple(params),
-    )
-
-
 def refresh_lead(db: Database, item_id: int, summary: str) -> bool:
     """A story whose lead item got a better summary shows it (as does one that had none, which
     takes this item as its lead item). True when the story's summary changed."""

@@ -8,12 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from casewatch import views
 from casewatch.app import App
 from casewatch.clock import FakeClock
 from casewatch.delivery import ConsoleDelivery, DeliveryError
 from casewatch.model import Entry
 from casewatch.render import AlertView
-from storage import items, outbox, sources, stories
+from storage import items, outbox, sources
 from storage.db import rows, scalar
 from tests.casewatch_helpers import BASELINE, START, app_for, item
 from tests.feedserver import FeedServer, rss
@@ -298,7 +299,8 @@ async def test_search_finds_stored_items_ranked_and_why_is_kept(
         why = items.get(app.db, found[0]["id"])
         assert why is not None and "case" in why["rules"]
         assert any(t.startswith("people:") for t in why["terms"])
-        assert {s["title"] for s in stories.latest(app.db, count=5)} == {CASE_1, CASE_2}
+        listed = views.latest_developments(app.db, count=5)
+        assert {v.title for v in listed} == {CASE_1, CASE_2}
 
 
 async def test_a_source_that_goes_stale_is_reported_once(
