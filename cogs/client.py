@@ -50,7 +50,23 @@ class _NoVoiceWarning(logging.Filter):
         return "voice will NOT be supported" not in str(record.msg)
 
 
+class _ReconnectLine(logging.Filter):
+    """discord.py logs each lost gateway connection with a full traceback before it retries
+    (`Attempting a reconnect in ...`); it is a network error, said in one line with its reason."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Attempting a reconnect") and record.exc_info:
+            args = record.args if isinstance(record.args, tuple) else ()
+            record.msg = "the Discord gateway connection failed (%s); reconnecting in %.1f s"
+            record.args = (_reason(record.exc_info[1]), float(args[0]) if args else 0.0)  # type: ignore[arg-type]
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 logging.getLogger("discord.client").addFilter(_NoVoiceWarning())
+logging.getLogger("discord.client").addFilter(_ReconnectLine())
+logging.getLogger("discord.client").addFilter(_ReconnectLine())
 
 
 class CasewatchBot(commands.Bot):
@@ -177,27 +193,92 @@ def _endpoints() -> None:
         raise CommandError(str(exc)) from None
 
 
+GATEWAY_ATTEMPTS = 3  # first connections tried at start-up before `run` gives up
+GATEWAY_PAUSE = 2.0  # seconds before the second attempt, doubled each time
+
+
+def _reason(exc: BaseException | None) -> str:
+    """A network error in a few words (its message, else its type)."""
+    if exc is None:
+        return "no reason given"
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def _network_cause(exc: BaseException) -> BaseException | None:
+    """The network error behind an exception (itself, or one it was raised while handling)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        network = (OSError, aiohttp.ClientError, TimeoutError, discord.GatewayNotFound)
+        if isinstance(seen, (*network, discord.ConnectionClosed)):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _gateway_name() -> str:
+    api, gateway = current_discord_endpoints()
+    if gateway is not None:
+        return f"at {gateway}"
+    if os.environ.get("DISCORD_API_BASE"):
+        return f"that {api}/gateway/bot names"
+    return f"at {discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY}"
+
+
 async def _start(bot: commands.Bot, token: str, *, connect: bool = True) -> None:
     """Log in (and connect): a wrong token or an unreachable API is one line, not a traceback."""
     api = current_discord_endpoints()[0]
     try:
-        if connect:
-            await bot.start(token)
-        else:
-            await bot.login(token)
+        await bot.login(token)
     except discord.LoginFailure:
         raise CommandError(
             f"Discord refused the bot token (401 Unauthorized at {api}): check DISCORD_TOKEN"
         ) from None
-    except discord.PrivilegedIntentsRequired:
-        raise CommandError("Discord refused the gateway intents the bot asks for") from None
     except discord.HTTPException as exc:
         raise CommandError(
             f"the Discord API at {api} answered HTTP {exc.status} at start-up: {exc.text[:200]}"
         ) from None
     except (OSError, aiohttp.ClientError, TimeoutError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        raise CommandError(f"cannot reach the Discord API at {api}: {reason}") from None
+        raise CommandError(f"cannot reach the Discord API at {api}: {_reason(exc)}") from None
+    if connect:
+        await _connect(bot)
+
+
+async def _connect(bot: commands.Bot, attempts: int = GATEWAY_ATTEMPTS) -> None:
+    """Connect to the gateway and stay connected (discord.py retries a connection it loses).
+
+    A gateway that cannot be reached at start-up while the API answers (a proxy that passes
+    REST only, a firewall, DISCORD_GATEWAY_URL mistyped) is tried `attempts` times, then `run`
+    ends in one line with status 1: slash commands cannot work without it. (discord.py 2.x does
+    not retry a first connection: it fails with an AttributeError raised while handling the
+    network error, which is why the cause is looked for in the chain.)
+    """
+    pause = GATEWAY_PAUSE
+    for attempt in range(1, attempts + 1):
+        try:
+            await bot.connect()
+            return
+        except discord.PrivilegedIntentsRequired:
+            raise CommandError("Discord refused the gateway intents the bot asks for") from None
+        except Exception as exc:
+            cause = _network_cause(exc)
+            if bot.ws is not None or bot.is_closed() or cause is None:
+                raise  # not a first connection that failed on the network: a real error
+            where = _gateway_name()
+            if attempt == attempts:
+                raise CommandError(
+                    f"cannot connect to the Discord gateway {where} ({attempts} attempts;"
+                    f" the API at {current_discord_endpoints()[0]} answered): {_reason(cause)}"
+                ) from None
+            log.warning(
+                "cannot connect to the Discord gateway %s (%s); attempt %d of %d, next in %.0f s",
+                where,
+                _reason(cause),
+                attempt,
+                attempts,
+                pause,
+            )
+            await asyncio.sleep(pause)
+            pause *= 2
 
 
 async def run_discord(app: App, plan: RunPlan) -> int:
