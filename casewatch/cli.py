@@ -23,6 +23,7 @@ from casewatch import __version__, corrections, sourcelist
 from casewatch.config import ConfigError, load_config, parse_duration
 from casewatch.delivery import ConsoleDelivery, WebhookDelivery
 from casewatch.digest import build_digest, digest_text
+from casewatch.patterns import LazyPattern
 from casewatch.text import plural
 from casewatch.views import (
     alert_json,
@@ -383,7 +384,7 @@ async def cmd_probe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-_WEBHOOK = re.compile(r"^https?://[^/\s@?#]+(/[^\s?#]*)?/webhooks/\d+/[\w-]+/?(\?[^\s#]*)?$")
+_WEBHOOK = LazyPattern(r"^https?://[^/\s@?#]+(/[^\s?#]*)?/webhooks/\d+/[\w-]+/?(\?[^\s#]*)?$")
 
 
 def check_webhook_url(value: str) -> str:

@@ -29,11 +29,12 @@ from casewatch.cachedir import cache_dir
 from casewatch.events import EventSettings
 from casewatch.fetch import FetchSettings
 from casewatch.pages import PageSelectors
+from casewatch.patterns import LazyPattern
 from casewatch.relevance import RelevanceSettings, SourceRelevance
 
 log = logging.getLogger(__name__)
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_DURATION = LazyPattern(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _DURATION_MAX = 100 * 365 * 86400.0  # beyond this, dates computed from it overflow
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 

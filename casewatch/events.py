@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import pydantic
 
+from casewatch.patterns import LazyPattern
 from casewatch.text import collapse, fold
 
 if TYPE_CHECKING:  # numpy is imported by the first comparison: the config imports this module
@@ -111,14 +112,14 @@ _ACT_NOUNS: dict[str, str] = {
     "deport": "deportation extradition expulsion",
 }
 # A headline about what is to come is a preview, another development than the act itself.
-_UPCOMING = re.compile(
+_UPCOMING = LazyPattern(
     r"\b(to (vote|debate|decide|rule|hear)|will (vote|debate|decide|rule)|set to|ahead of|"
     r"expected to|va (voter|debattre)|votara|debatira|decidira|soll|wird .* abstimmen)\b"
 )
-_NEGATED = re.compile(r"\b(won'?t|will not|not to|ne peut pas|n'?enquetera pas|no investigara)\b")
+_NEGATED = LazyPattern(r"\b(won'?t|will not|not to|ne peut pas|n'?enquetera pas|no investigara)\b")
 
 
-def _act_pattern(words: dict[str, str]) -> re.Pattern[str]:
+def _act_pattern(words: dict[str, str]) -> LazyPattern:
     parts = []
     for act, listed in words.items():
         alternatives = []
@@ -130,7 +131,7 @@ def _act_pattern(words: dict[str, str]) -> re.Pattern[str]:
             else:
                 alternatives.append(rf"\b{re.escape(word)}")
         parts.append(f"(?P<{act}>{'|'.join(alternatives)})")
-    return re.compile("|".join(parts))
+    return LazyPattern("|".join(parts))
 
 
 _VERBS = _act_pattern(_ACT_VERBS)
@@ -153,8 +154,8 @@ def act(title: str, lead: str = "") -> str | None:
 
 
 # -- names and numbers ------------------------------------------------------------------------
-_WORD = re.compile(r"[^\W\d_][\w'’-]*|\d[\d.,:-]*\d|\d", re.UNICODE)
-_SENTENCE_END = re.compile(r"[.!?。！？]\s")
+_WORD = LazyPattern(r"[^\W\d_][\w'’-]*|\d[\d.,:-]*\d|\d", re.UNICODE)
+_SENTENCE_END = LazyPattern(r"[.!?。！？]\s")
 
 
 # Capitalised words that start many headlines or name no one.
@@ -256,7 +257,7 @@ _MONTHS = {
     for name in names_.split()
 }
 _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_DAY_MONTH = re.compile(
+_DAY_MONTH = LazyPattern(
     rf"\b(\d{{1,2}})(?:st|nd|rd|th|er)?\.?\s+(?:de\s+)?({_MONTH})\b\.?|"
     rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b"
 )
@@ -278,12 +279,12 @@ _WEEKDAYS = {
     )
     for name in names_.split()
 }
-_WEEKDAY = re.compile(rf"\b({'|'.join(_WEEKDAYS)})\b")
+_WEEKDAY = LazyPattern(rf"\b({'|'.join(_WEEKDAYS)})\b")
 # Days and months, in every language read, name no one ("am Dienstag", "en juillet").
 _CALENDAR = frozenset(_WEEKDAYS) | frozenset(_MONTHS)
 # "Don't", "I'm", "We'll" start a sentence a headline's colon hides: no name.
-_CONTRACTION = re.compile(r"['’](?:t|m|re|ve|ll|d)$")
-_YESTERDAY = re.compile(r"\b(yesterday|ayer|gestern|ieri|dun)\b")
+_CONTRACTION = LazyPattern(r"['’](?:t|m|re|ve|ll|d)$")
+_YESTERDAY = LazyPattern(r"\b(yesterday|ayer|gestern|ieri|dun)\b")
 
 
 def named_days(text: str, published: date) -> frozenset[date]:
@@ -338,8 +339,8 @@ _ABBREVIATIONS = _word_set(
     "jan feb mar apr jun jul aug sep sept oct nov dec mr mrs ms dr gen sen rep gov lt col capt "
     "prof st no v vs jr sr"
 )
-_INITIALS = re.compile(r"(?:\w\.)+\w|\w")
-_FULL_STOP = re.compile(r"[.!?。！？]\s(?=[^\s\da-z])")
+_INITIALS = LazyPattern(r"(?:\w\.)+\w|\w")
+_FULL_STOP = LazyPattern(r"[.!?。！？]\s(?=[^\s\da-z])")
 
 
 def first_sentence(lead: str, *, budget: int = 240) -> str:

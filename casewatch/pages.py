@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from casewatch.model import Entry, ParseResult
+from casewatch.patterns import LazyPattern
 from casewatch.text import collapse, fold, node_text
 
 # The HTML standard treats these labels as windows-1252; pages that declare latin-1 routinely
@@ -27,7 +28,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_CHARSET_PARAM = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
+_CHARSET_PARAM = LazyPattern(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 
 
 class PageSelectors(BaseModel):
@@ -345,16 +346,16 @@ _MONTHS = {
     "dezember": 12,
 }  # fmt: skip
 
-_ISO = re.compile(
+_ISO = LazyPattern(
     r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?"
     r"\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?)?"
 )
-_DAY_NAME_YEAR = re.compile(
+_DAY_NAME_YEAR = LazyPattern(
     r"\b(\d{1,2})(?:st|nd|rd|th|er|\.)?\s+(?:of\s+|de\s+)?([a-z]{3,10})\.?,?\s+(?:de\s+)?(\d{4})\b"
 )
-_NAME_DAY_YEAR = re.compile(r"\b([a-z]{3,10})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b")
-_NUMERIC = re.compile(r"\b(\d{1,2})[/.](\d{1,2})[/.](\d{4})\b")
-_TIME = re.compile(
+_NAME_DAY_YEAR = LazyPattern(r"\b([a-z]{3,10})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b")
+_NUMERIC = LazyPattern(r"\b(\d{1,2})[/.](\d{1,2})[/.](\d{4})\b")
+_TIME = LazyPattern(
     r"\b(\d{1,2})[:h](\d{2})(?::\d{2})?\s*(a\.?m\.?|p\.?m\.?)?(?:\s*(utc|gmt|z|[+-]\d{2}:?\d{2}))?"
 )
 

@@ -18,7 +18,6 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import re
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from pydantic import (
 )
 
 from casewatch.model import Match
+from casewatch.patterns import LazyPattern
 from casewatch.text import fold
 
 # Scripts written without spaces between words: Han (CJK ideographs and extensions), kana,
@@ -49,9 +49,9 @@ _CJK_RANGES = (
     "\uf900-\ufaff"  # CJK compatibility ideographs
     "\U00020000-\U0002fa1f"  # CJK extensions B-F, compatibility supplement
 )
-_CJK = re.compile(f"[{_CJK_RANGES}]")
+_CJK = LazyPattern(f"[{_CJK_RANGES}]")
 # A word: letters and digits of any non-CJK script; everything else separates words.
-_WORD = re.compile(f"[^\\W_{_CJK_RANGES}]+")
+_WORD = LazyPattern(f"[^\\W_{_CJK_RANGES}]+")
 # For text that folds to ASCII (most of it): every character but a-z and 0-9 separates words,
 # so `translate` + `split` does what _WORD does, several times faster.
 _ASCII_SEPARATORS = str.maketrans(
@@ -60,7 +60,7 @@ _ASCII_SEPARATORS = str.maketrans(
 # Joins title and text into one scan: a made-up word between them, so that no phrase (and no
 # CJK substring) runs from the end of the title into the text.
 _BETWEEN = "\n x0between0x \n"
-_GROUP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_GROUP_NAME = LazyPattern(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _MIN_PREFIX = 3
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from casewatch.patterns import LazyPattern
+
 # Discord's documented limits (characters).
 CONTENT = 2000
 EMBED_TITLE = 256
@@ -29,12 +31,12 @@ NEWS_COLOUR = 0x3B82F6
 COURT_COLOUR = 0xB45309
 NOTICE_COLOUR = 0x6B7280
 
-_MD_SPECIAL = re.compile(r"([\\*_~`|\[\]])")
-_MD_LINE_START = re.compile(r"^(\s*)([>#-])", re.M)
+_MD_SPECIAL = LazyPattern(r"([\\*_~`|\[\]])")
+_MD_LINE_START = LazyPattern(r"^(\s*)([>#-])", re.M)
 # "1. item" is an ordered list; Discord only honours a backslash before punctuation, so the
 # escape goes before the dot ("1\. item"), never before the digit ("\1. item" shows the "\").
-_MD_ORDERED = re.compile(r"^(\s*\d+)\.(?=\s)", re.M)
-_MENTION = re.compile(r"@(everyone|here)|<@[!&]?\d+>|<#\d+>")
+_MD_ORDERED = LazyPattern(r"^(\s*\d+)\.(?=\s)", re.M)
+_MENTION = LazyPattern(r"@(everyone|here)|<@[!&]?\d+>|<#\d+>")
 
 
 def escape_markdown(text: str) -> str:

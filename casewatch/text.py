@@ -8,11 +8,13 @@ import unicodedata
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode
 
+from casewatch.patterns import LazyPattern
+
 _BLOCKS = (
     "p, div, li, br, h1, h2, h3, h4, h5, h6, blockquote, tr, td, th, section, article, header, "
     "footer, aside, dd, dt, pre, ul, ol, table, hr, main, figure, figcaption, nav, address"
 )
-_HAS_BLOCK = re.compile(
+_HAS_BLOCK = LazyPattern(
     r"<(?:p|div|li|br|h[1-6]|blockquote|tr|td|th|section|article|header|footer|aside|dd|dt|pre"
     r"|ul|ol|table|hr|main|figure|figcaption|nav|address)\b",
     re.IGNORECASE,
