@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
+import io
 import logging
 import math
 import os
+import pickle
 import re
+import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pydantic
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -61,7 +63,9 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a model's validator is built when it first validates, not when its class is
+    # made; a config read from the cache (`load_config`) never validates (issue 9: start-up).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class CaseInfo(_Strict):
@@ -178,11 +182,12 @@ class TimelineEvent(_Strict):
 
 class Config(_Strict):
     case: CaseInfo
-    defaults: Defaults = Defaults()
-    fetch: FetchSettings = FetchSettings()
-    events: EventSettings = EventSettings()
+    # Factories, not instances: making an instance here would build its validator at import.
+    defaults: Defaults = Field(default_factory=Defaults)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    events: EventSettings = Field(default_factory=EventSettings)
     relevance: RelevanceSettings
-    digest: DigestSettings = DigestSettings()
+    digest: DigestSettings = Field(default_factory=DigestSettings)
     sources: list[SourceConfig] = Field(default_factory=list)
     timeline: list[TimelineEvent] = Field(default_factory=list)
     _by_url: tuple[list[SourceConfig], dict[str, SourceConfig]] | None = PrivateAttr(None)
@@ -270,8 +275,9 @@ def _plain(node: Any) -> Any:
 def load_config(path: str | Path) -> Config:
     """Read and validate a config file; raise ConfigError listing every problem.
 
-    A valid file's parsed data is cached by content (see `_cached_tree`): parsing YAML with the
-    line numbers that errors need costs about 0.3 s, the cached copy a millisecond.
+    A valid file's validated config is cached by content (see `_cached_config`): parsing YAML
+    with the line numbers that errors need costs about 0.3 s, and validating builds pydantic's
+    validators; the cached copy takes a millisecond.
     """
     path = Path(path)
     try:
@@ -282,22 +288,21 @@ def load_config(path: str | Path) -> Config:
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from exc
     digest = hashlib.sha256(raw).hexdigest()
-    cached = _cached_tree(digest)
+    cached = _cached_config(digest)
     if cached is not None:
-        with contextlib.suppress(ValidationError):  # not what was cached: parse it again
-            return Config.model_validate(cached)
-    config, plain = _parse(text, name=str(path))
-    _cache_tree(digest, plain)
+        return cached
+    config = _parse(text, name=str(path))
+    _cache_config(digest, config)
     return config
 
 
 def parse_config(text: str, *, name: str = "feeds.yaml") -> Config:
     """Validate config text; `name` is used in error messages."""
-    return _parse(text, name=name)[0]
+    return _parse(text, name=name)
 
 
-def _parse(text: str, *, name: str) -> tuple[Config, Any]:
-    """The validated config and the plain data it was validated from."""
+def _parse(text: str, *, name: str) -> Config:
+    """The validated config."""
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.error import MarkedYAMLError
@@ -318,7 +323,7 @@ def _parse(text: str, *, name: str) -> tuple[Config, Any]:
         )
     plain = _plain(tree)
     try:
-        return Config.model_validate(plain), plain
+        return Config.model_validate(plain)
     except ValidationError as exc:
         errors = []
         for err in exc.errors():
@@ -340,56 +345,82 @@ def _parse(text: str, *, name: str) -> tuple[Config, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-# The parsed-data cache: one JSON file per valid config content, in the user's cache folder.
+# The validated-config cache: one pickle per valid config content and version of the models'
+# code, in the user's cache folder. Read back, it is the config itself: nothing is validated
+# again, so pydantic builds no validator at all on a cached start.
 
-_CACHE_FORMAT = 1  # bump when _plain or the JSON encoding below changes
+_CACHE_FORMAT = 2  # bump when what is cached changes
 _CACHE_KEEP = 8  # files kept: a few configs (or versions of one) at a time
-_DATE_TAG = "$casewatch-date"
-_DATETIME_TAG = "$casewatch-datetime"
+
+
+def _models(root: type[BaseModel] = Config) -> set[type[BaseModel]]:
+    """Every model a config is made of (its sections, sources, rules ...)."""
+    found: set[type[BaseModel]] = set()
+    todo: list[Any] = [root]
+    while todo:
+        kind = todo.pop()
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            if kind not in found:
+                found.add(kind)
+                todo.extend(field.annotation for field in kind.model_fields.values())
+        else:
+            todo.extend(get_args(kind))  # list[Rule], SourceRelevance | None ...
+    return found
+
+
+def _code_version() -> str:
+    """What a cached config depends on besides the file: the source of the modules that
+    define its models (their fields, defaults and validators), pydantic and Python."""
+    code = hashlib.sha256(f"{pydantic.VERSION} {sys.version_info[:2]}".encode())
+    for module in sorted({model.__module__ for model in _models()}):
+        code.update(Path(sys.modules[module].__file__ or "").read_bytes())
+    return code.hexdigest()[:16]
 
 
 def _cache_file(digest: str) -> Path:
-    return cache_dir() / f"config-{_CACHE_FORMAT}-{digest}.json"
+    return cache_dir() / f"config-{_CACHE_FORMAT}-{digest[:32]}-{_code_version()}.pickle"
 
 
-def _cached_tree(digest: str) -> Any:
-    """The plain data of a config whose bytes hash to `digest`, or None (never cached, or the
-    cache is unreadable: the file is then simply parsed again)."""
+class _ConfigUnpickler(pickle.Unpickler):
+    """Rebuilds what a config holds (its models, dates) and nothing else: a cache file that
+    names any other class or function is refused, never imported or called."""
+
+    def __init__(self, blob: bytes) -> None:
+        super().__init__(io.BytesIO(blob))
+        self.allowed: dict[tuple[str, str], type] = {
+            (m.__module__, m.__qualname__): m for m in _models()
+        }
+        self.allowed |= {("datetime", "date"): date, ("datetime", "datetime"): datetime}
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.allowed:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a config")
+        return self.allowed[module, name]
+
+
+def _cached_config(digest: str) -> Config | None:
+    """The validated config of a file whose bytes hash to `digest`, or None (never cached, or
+    the cache is unreadable: the file is then simply parsed again)."""
     try:
-        return json.loads(_cache_file(digest).read_text(encoding="utf-8"), object_hook=_decode)
-    except (OSError, ValueError):
+        blob = _cache_file(digest).read_bytes()
+        config = _ConfigUnpickler(blob).load()
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
         return None
+    return config if isinstance(config, Config) else None
 
 
-def _cache_tree(digest: str, plain: Any) -> None:
-    """Remember a valid config's plain data; a folder that cannot be written is no error."""
+def _cache_config(digest: str, config: Config) -> None:
+    """Remember a valid config; a folder that cannot be written is no error."""
     target = _cache_file(digest)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         scratch = target.with_suffix(f".{os.getpid()}.tmp")
-        scratch.write_text(json.dumps(plain, default=_encode), encoding="utf-8")
+        scratch.write_bytes(pickle.dumps(config, protocol=pickle.HIGHEST_PROTOCOL))
         scratch.replace(target)  # atomic: a reader sees the whole file or none
         older = sorted(
-            target.parent.glob("config-*.json"), key=lambda p: p.stat().st_mtime, reverse=True
+            target.parent.glob("config-*"), key=lambda p: p.stat().st_mtime, reverse=True
         )
         for stale in older[_CACHE_KEEP:]:
             stale.unlink(missing_ok=True)
-    except (OSError, TypeError, ValueError) as exc:
+    except (OSError, pickle.PicklingError) as exc:
         log.debug("config cache not written (%s): %s", target, exc)
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return {_DATETIME_TAG: value.isoformat()}
-    if isinstance(value, date):
-        return {_DATE_TAG: value.isoformat()}
-    raise TypeError(f"cannot cache a {type(value).__name__} from the config")
-
-
-def _decode(obj: dict[str, Any]) -> Any:
-    if len(obj) == 1:
-        if _DATE_TAG in obj:
-            return date.fromisoformat(obj[_DATE_TAG])
-        if _DATETIME_TAG in obj:
-            return datetime.fromisoformat(obj[_DATETIME_TAG])
-    return obj

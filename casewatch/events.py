@@ -398,7 +398,7 @@ def event_text(title: str, lead: str, stopwords: frozenset[str]) -> str:
 # -- scoring ----------------------------------------------------------------------------------
 
 
-class EventSettings(pydantic.BaseModel, extra="forbid", frozen=True):
+class EventSettings(pydantic.BaseModel, extra="forbid", frozen=True, defer_build=True):
     """How close two reports must be to be one development (the `events:` section of
     feeds.yaml). The defaults are tuned on tests/fixtures/developments.yaml (bench/events.py)."""
 

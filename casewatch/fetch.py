@@ -49,7 +49,7 @@ _CHUNK = 64 * 1024
 Classify = Callable[[str], str | None]
 
 
-class FetchSettings(pydantic.BaseModel, extra="forbid"):
+class FetchSettings(pydantic.BaseModel, extra="forbid", defer_build=True):
     """Limits and manners for every HTTP fetch (the `fetch:` section of feeds.yaml)."""
 
     connect_timeout: float = pydantic.Field(10, gt=0, le=300)

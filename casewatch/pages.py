@@ -34,7 +34,7 @@ _CHARSET_PARAM = LazyPattern(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 class PageSelectors(BaseModel):
     """CSS selectors that find the entries of an HTML list page and the fields inside each."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     entries: str  # each entry of the list, e.g. "ul.press-releases > li"
     title: str  # inside an entry

@@ -137,7 +137,7 @@ def _check_groups(groups: dict[str, list[str]]) -> dict[str, list[str]]:
 class Rule(BaseModel):
     """A scoring rule: fires when its groups are found, and adds `score` (may be negative)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: str = Field(min_length=1)
     all: list[str] = Field(default_factory=list)  # every one of these groups found
@@ -159,7 +159,7 @@ class Rule(BaseModel):
 class Veto(BaseModel):
     """A drop or demote rule: fires when its groups are found and none of `unless` is."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: str = Field(min_length=1)
     all: list[str] = Field(default_factory=list)
@@ -206,7 +206,7 @@ def _unique_names(sections: dict[str, Sequence[Rule | Veto]]) -> None:
 class RelevanceSettings(BaseModel):
     """The `relevance:` section of feeds.yaml: groups of terms, rules, vetoes, threshold."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     threshold: float = Field(2.0, gt=0)  # score >= threshold: relevant; 0 < score: context
     groups: dict[str, list[str]] = Field(default_factory=dict)
@@ -287,7 +287,7 @@ class RelevanceSettings(BaseModel):
 class SourceRelevance(BaseModel):
     """Per-source overrides (a source's `rules:` in feeds.yaml), applied on top of the case's."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     threshold: float | None = Field(None, gt=0)
     groups: dict[str, list[str]] = Field(default_factory=dict)  # extra terms, or new groups

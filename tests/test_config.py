@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -168,16 +170,66 @@ def test_a_valid_config_is_read_from_the_cache_the_second_time(
     path = tmp_path / "feeds.yaml"
     path.write_text(GOOD + "timeline:\n  - {date: 2020-12-14, title: Decision}\n")
     first = load_config(path)
-    cached = list(cache_home.glob("config-*.json"))
+    cached = list(cache_home.glob("config-*.pickle"))
     assert len(cached) == 1
     # The cached copy is what the second load reads: a changed copy shows through.
-    cached[0].write_text(cached[0].read_text().replace("Test case", "Cached case"))
+    cached[0].write_bytes(cached[0].read_bytes().replace(b"Test case", b"Tost case"))
 
     second = load_config(path)
 
     assert first.case.name == "Test case"
-    assert second.case.name == "Cached case"
+    assert second.case.name == "Tost case"
     assert second.timeline == first.timeline  # dates survive the cache
+    assert second.model_copy(update={"case": first.case}) == first
+
+
+def test_a_config_read_from_the_cache_is_not_validated_again(
+    tmp_path: Path, cache_home: Path
+) -> None:
+    """Issue 9 (start-up): in a new process a cached config builds no pydantic validator."""
+    path = tmp_path / "feeds.yaml"
+    path.write_text(GOOD)
+    load_config(path)
+    probe = (
+        "import sys; from casewatch import config;"
+        f" c = config.load_config({str(path)!r});"
+        " print(c.case.name, sorted({type(m.__pydantic_validator__).__name__"
+        " for m in config._models()}))"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home.parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.stdout == "Test case ['MockValSer']\n", done.stderr
+    path.write_text(GOOD.replace("Test case", "Other case"))  # not cached: validated
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.stdout.startswith("Other case") and "SchemaValidator" in done.stdout
+
+
+def test_a_cache_file_naming_anything_but_a_config_is_refused(
+    tmp_path: Path, cache_home: Path
+) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(GOOD)
+    load_config(path)
+    [cached] = cache_home.glob("config-*.pickle")
+    # A pickle that would call os.system if it were loaded by the plain unpickler.
+    marker = tmp_path / "called"
+    cached.write_bytes(pickle.dumps(_Calls(marker)))
+    assert cached.read_bytes().count(b"system")  # the plain unpickler would call it
+
+    assert load_config(path).case.name == "Test case"  # parsed again, nothing called
+    assert not marker.exists()
+
+
+class _Calls:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, (f"touch {self.marker}",))
 
 
 def test_a_changed_file_is_parsed_again(tmp_path: Path, cache_home: Path) -> None:
@@ -202,8 +254,8 @@ def test_a_broken_cache_file_is_ignored(tmp_path: Path, cache_home: Path) -> Non
     path = tmp_path / "feeds.yaml"
     path.write_text(GOOD)
     load_config(path)
-    for cached in cache_home.glob("config-*.json"):
-        cached.write_text('{"case": {"name": ')  # cut short
+    for cached in cache_home.glob("config-*.pickle"):
+        cached.write_bytes(cached.read_bytes()[:40])  # cut short
 
     assert load_config(path).case.name == "Test case"
 
