@@ -225,6 +225,23 @@ async def test_commands_that_never_talk_to_discord_do_not_import_it(
     # alone (sqlite-utils applies migrations).
     assert not {m for m in modules if m.split(".")[0] in ("aiohttp", "yarl", "numpy")}
     assert not {m for m in modules if m.split(".")[0] == "sqlite_utils"}
+    # Nothing was judged or filed: the ingest stages (and their regular expressions) wait for
+    # an entry to judge.
+    assert not INGEST_STAGES & modules
+
+
+INGEST_STAGES = {
+    "casewatch.judging",
+    "casewatch.dedup",
+    "casewatch.filing",
+    "casewatch.event_filing",
+    "casewatch.outlets",
+    "casewatch.clean",
+    "casewatch.summary",
+    "casewatch.links",
+    "casewatch.parse",
+    "sentencex",
+}
 
 
 async def test_a_new_database_is_made_by_the_migrations(tmp_path: Path) -> None:
