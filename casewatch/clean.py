@@ -168,6 +168,7 @@ _LINK_TAIL = re.compile(
     re.IGNORECASE,
 )
 _TAIL_MAX = 60
+_TAIL_PROMPT_MAX = max(map(len, _TAIL_PROMPTS))
 _SENTENCE_STARTS = ".!?…|»”\"')]"
 
 # Wire services, by the spellings of their credits; the value is the name shown.
@@ -267,7 +268,9 @@ def clean_report(html_or_text: str, *, title: str | None = None) -> Report:
             previous = last
             last = _without_wordpress_footer(last)
             last = _without_tail_prompt(last)
-            last = _EXCERPT_MARK.sub(_excerpt_mark_replacement, last).strip()
+            if "[" in last:
+                last = _EXCERPT_MARK.sub(_excerpt_mark_replacement, last)
+            last = last.strip()
             cut, tail_wire = (
                 _without_tail_match(last, _WIRE_TAIL) if _may_end_with_wire(last) else (last, None)
             )
@@ -427,8 +430,7 @@ def _tree_blocks(html_or_text: str) -> list[str]:
     for node in root.css(_BLOCK_TAGS):
         node.insert_before(_BLOCK)
         node.insert_after(_BLOCK)
-    text = root.text(separator="")
-    return [block for part in text.split(_BLOCK) if _has_words(block := collapse(part))]
+    return _split_blocks(root.text(separator=""))
 
 
 # Markup most descriptions are made of (paragraphs, links, bold, a list of headlines), read
@@ -451,9 +453,10 @@ _SIMPLE_ATTRIBUTES = frozenset(
     ("href", "target", "title", "color", "face", "size", "lang", "dir", "datetime", "id", "rel")
 )
 _HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
-_SIMPLE_TAG = re.compile(
-    r"<(/?)([A-Za-z][A-Za-z0-9]*)"
-    r"((?:\s+[A-Za-z][\w:-]*(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*)\s*(/?)>"
+# A text and the tag after it (or the text's end): findall reads the markup as a list of these.
+_SIMPLE_TOKEN = re.compile(
+    r"([^<]*)(?:<(/?)([A-Za-z][A-Za-z0-9]*)"
+    r"((?:\s+[A-Za-z][\w:-]*(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*)\s*(/?)>|\Z)"
 )
 _SIMPLE_ATTRIBUTE = re.compile(
     r"([A-Za-z][\w:-]*)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+)))?"
@@ -478,16 +481,18 @@ def _simple_blocks(markup: str) -> list[str] | None:
     parts: list[str] = []  # the texts, and _BLOCK where a block starts or ends
     stack: list[tuple[str, int]] = []  # open elements: tag, where their parts start
     spans: list[tuple[str, int, int]] = []  # links, lists and items: tag, parts[start:end]
-    paragraphs = anchors = headings = 0
-    position = 0
-    for found in _SIMPLE_TAG.finditer(markup):
-        if found.start() > position:
-            text = _simple_text(markup[position : found.start()])
-            if text is None:
-                return None
+    paragraphs = anchors = headings = tags = 0
+    for text, closing, name, attributes, self_closing in _SIMPLE_TOKEN.findall(markup):
+        if text:
+            if "&" in text:
+                decoded = _simple_decoded(text)
+                if decoded is None:
+                    return None
+                text = decoded
             parts.append(text)
-        position = found.end()
-        closing, name, attributes, self_closing = found.groups()
+        if not name:
+            continue  # the text after the last tag
+        tags += 1
         name = name.lower()
         kind = _SIMPLE_KIND.get(name)
         if kind is None:
@@ -536,17 +541,16 @@ def _simple_blocks(markup: str) -> list[str] | None:
                     return None  # a link closes a link open around it
                 anchors = 1
             stack.append((name, len(parts)))
-    if stack:
-        return None
-    if position < len(markup):
-        text = _simple_text(markup[position:])
-        if text is None:
-            return None
-        parts.append(text)
+    if stack or tags != markup.count("<"):
+        return None  # unclosed elements, or a "<" that starts no tag (a comment, a stray "<")
     if spans and not _simple_links_dropped(parts, spans):
         return []  # headlines linking elsewhere (Google News), not a report
-    text = "".join(parts)
-    return [block for part in text.split(_BLOCK) if _has_words(block := collapse(part))]
+    return _split_blocks("".join(parts))
+
+
+def _split_blocks(text: str) -> list[str]:
+    """The blocks of a flattened text (split at _BLOCK), white space collapsed, none empty."""
+    return [collapse(part) for part in text.split(_BLOCK) if _WORD_CHARACTER.search(part)]
 
 
 def _simple_links_dropped(parts: list[str], spans: list[tuple[str, int, int]]) -> bool:
@@ -592,13 +596,6 @@ def _simple_attributes(attributes: str) -> bool:
         if name == "rel" and "author" in value.lower():
             return False
     return True
-
-
-def _simple_text(text: str) -> str | None:
-    """A text between tags, references decoded; None when a parser would read it otherwise."""
-    if "<" in text:
-        return None  # a comment, a declaration or a stray "<"
-    return _simple_decoded(text) if "&" in text else text
 
 
 def _simple_decoded(text: str) -> str | None:
@@ -776,7 +773,7 @@ def _is_boilerplate_block(block: str, *, at_start: bool) -> bool:
         return True
     if short and len(block) <= 100 and (_DATED_BLOCK.match(block) or _is_date_only(block)):
         return True
-    return at_start and bool(_BYLINE_BLOCK.fullmatch(block)) and len(block) <= 100
+    return at_start and len(block) <= 100 and bool(_BYLINE_BLOCK.fullmatch(block))
 
 
 def _is_date_only(block: str) -> bool:
@@ -868,10 +865,12 @@ def _without_title(text: str, title: str) -> str:
 
 
 def _without_exact_title(text: str, title: str) -> str:
-    title_words = _WORD.findall(title)
-    if not title_words:
+    first, first_in_text = _WORD.search(title), _WORD.search(text)
+    if first is None or first_in_text is None:
         return text
-    # Word by word, so that a text not starting with the title costs one comparison.
+    if fold(first_in_text.group()) != fold(first.group()):
+        return text  # most texts: one comparison
+    title_words = _WORD.findall(title)
     compared = 0
     end = 0
     for title_word, found in zip(title_words, _WORD.finditer(text), strict=False):
@@ -916,9 +915,13 @@ def _without_tail_prompt(text: str) -> str:
         cut, linked = _without_tail_match(text, _LINK_TAIL)
         if linked is not None:
             return cut
-    folded = text.casefold()
+    # Only a prompt starting in the last _TAIL_MAX characters and its own length counts, and
+    # folding ASCII keeps every character where it was: folding the end is enough.
+    window = max(0, len(text) - _TAIL_MAX - _TAIL_PROMPT_MAX) if text.isascii() else 0
+    folded = text[window:].casefold()
     for prompt in _TAIL_PROMPTS:
         start = folded.rfind(prompt)
+        start = start + window if start >= 0 else start
         if start < 0 or len(text) - start - len(prompt) > _TAIL_MAX:
             continue
         before = text[:start].rstrip()
