@@ -57,6 +57,11 @@ class FetchSettings(pydantic.BaseModel, extra="forbid", defer_build=True):
     max_bytes: int = pydantic.Field(5_000_000, gt=0)
     max_redirects: int = pydantic.Field(5, ge=0, le=50)
     concurrency: int = pydantic.Field(128, gt=0, le=10_000)
+    # Conditional requests (ones carrying the source's ETag or Last-Modified) in flight beyond
+    # `concurrency`: most come back 304 with no body, so they cost a socket and a wait, and a
+    # cycle in which little changed is bound by the servers' latency alone. A changed one reads
+    # its body within `concurrency` like any other. 0: they share `concurrency`.
+    conditional_concurrency: int = pydantic.Field(384, ge=0, le=10_000)
     per_host: int = pydantic.Field(4, gt=0, le=1000)
     user_agent: str = pydantic.Field(USER_AGENT, min_length=1, max_length=500)
     # Sources added from Discord are refused on internal addresses unless this is true.
@@ -227,7 +232,7 @@ def make_session(
     import aiohttp
 
     connector = aiohttp.TCPConnector(
-        limit=settings.concurrency,
+        limit=settings.concurrency + settings.conditional_concurrency,
         limit_per_host=settings.per_host,
         ttl_dns_cache=300,
         resolver=resolver,
@@ -278,7 +283,13 @@ class _Failure(Exception):
 
 
 class Fetcher:
-    """Fetches URLs with global and per-host concurrency bounds; see `fetch`."""
+    """Fetches URLs with global and per-host concurrency bounds; see `fetch`.
+
+    Per host, at most `per_host` requests of any kind are in flight. Beyond that, a request
+    takes one of `concurrency` slots, or, when it is conditional, one of
+    `conditional_concurrency` slots while it waits for the answer, and one of `concurrency`
+    again to read a body when the source did change: bodies in flight stay bounded.
+    """
 
     def __init__(
         self,
@@ -297,6 +308,8 @@ class Fetcher:
         self._clock: Clock = clock or SystemClock()
         self._resolver = resolver
         self._global = asyncio.Semaphore(self.settings.concurrency)
+        extra = self.settings.conditional_concurrency
+        self._conditional = asyncio.Semaphore(extra) if extra else None
         self._per_host: dict[str, asyncio.Semaphore] = {}
 
     async def __aenter__(self) -> Self:
@@ -416,6 +429,12 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         visited: list[str] = []
         session = self._ensure_session()
+        # A conditional request waits for its answer in a slot of its own and takes a body slot
+        # only when a body comes (never the other way round, so no two fetches wait on each
+        # other: a body slot's holder needs nothing more).
+        revalidating = self._conditional is not None and bool(etag or last_modified)
+        slots = self._conditional if revalidating and self._conditional else self._global
+        body_slot = self._global if revalidating else None
         while True:
             try:
                 target = URL(progress.current)
@@ -433,12 +452,12 @@ class Fetcher:
                     raise _Failure(f"refused: {problem}")
             visited.append(progress.current)
             progress.phase = "waiting for a connection slot"
-            async with self._host_slot(target), self._global:
+            async with self._host_slot(target), slots:
                 progress.start_clock()
                 progress.phase = "connecting or waiting for the response"
                 try:
                     result = await self._one_request(
-                        session, target, headers, progress, last_body_hash
+                        session, target, headers, progress, last_body_hash, body_slot
                     )
                 except aiohttp.ClientError as exc:
                     raise _Failure(self._describe(exc, target, progress.phase)) from None
@@ -463,6 +482,7 @@ class Fetcher:
         headers: dict[str, str],
         progress: _Progress,
         last_body_hash: str | None,
+        body_slot: asyncio.Semaphore | None = None,
     ) -> FetchResult | str:
         import aiohttp
         from yarl import URL
@@ -518,8 +538,14 @@ class Fetcher:
                     retry_after=retry_after,
                     content_type=found.content_type,
                 )
-            progress.phase = "reading the body"
-            body = await self._read_capped(response)
+            if body_slot is None:
+                progress.phase = "reading the body"
+                body = await self._read_capped(response)
+            else:
+                progress.phase = "waiting for a slot to read the body"
+                async with body_slot:
+                    progress.phase = "reading the body"
+                    body = await self._read_capped(response)
             digest = hashlib.sha256(body).hexdigest()
             if last_body_hash is not None and digest == last_body_hash:
                 return replace(found, body_hash=digest, not_modified=True)

@@ -324,13 +324,17 @@ class Monitor:
             self.executor.start()
         total, done = len(due), 0
         # Sources in flight at once: no more than the fetcher serves, so no fetch waits in a
-        # queue while the loop is busy ingesting the others, and memory stays bounded.
+        # queue while the loop is busy ingesting the others, and memory stays bounded. A source
+        # with validators is revalidated in the fetcher's slots for conditional requests.
         in_flight = asyncio.Semaphore(self.config.fetch.concurrency)
+        extra = self.config.fetch.conditional_concurrency
+        revalidating = asyncio.Semaphore(extra) if extra else in_flight
 
         async def one(src: dict) -> SourceOutcome:
             nonlocal done
+            slots = revalidating if src["etag"] or src["last_modified"] else in_flight
             try:
-                async with in_flight:
+                async with slots:
                     outcome = await self.poll_source(src, backfill=backfill)
             except sqlite3.DatabaseError as exc:
                 if not is_busy(exc):

@@ -360,6 +360,76 @@ async def test_global_concurrency_bound_holds_across_hosts(feed_server: FeedServ
     assert feed_server.max_in_flight <= 3 and other.max_in_flight <= 3
 
 
+async def test_conditional_requests_are_in_flight_beyond_concurrency_within_per_host(
+    feed_server: FeedServer,
+) -> None:
+    """Revalidations mostly come back 304 without a body: they have slots of their own."""
+    active = 0
+    peak = 0
+
+    async def revalidated(request: web.Request) -> web.StreamResponse:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        try:
+            await asyncio.sleep(0.1)
+            if request.headers.get("If-None-Match") == '"v1"':
+                return web.Response(status=304, headers={"ETag": '"v1"'})
+            return web.Response(body=FEED, content_type="application/rss+xml")
+        finally:
+            active -= 1
+
+    other = FeedServer()
+    await other.start()
+    try:
+        urls = [feed_server.route("/r", revalidated), other.route("/r", revalidated)]
+        settings = quick(per_host=4, concurrency=1, conditional_concurrency=6)
+        async with Fetcher(settings) as f:
+            results = await asyncio.gather(*(f.fetch(urls[i % 2], etag='"v1"') for i in range(12)))
+            revalidating_peak, peak = peak, 0
+            plain = await asyncio.gather(*(f.fetch(urls[i % 2]) for i in range(4)))
+    finally:
+        await other.stop()
+    assert all(r.ok and r.not_modified for r in results)
+    assert all(r.ok and r.body == FEED for r in plain)
+    assert revalidating_peak == 6  # not held to concurrency=1
+    assert feed_server.max_in_flight <= 4 and other.max_in_flight <= 4  # per host, as always
+    assert peak == 1  # requests without validators keep to concurrency
+
+
+async def test_without_conditional_slots_revalidations_share_concurrency(
+    feed_server: FeedServer,
+) -> None:
+    url = feed_server.route("/feed.xml", FEED, etag='"v1"', delay=0.1)
+    async with Fetcher(quick(per_host=4, concurrency=2, conditional_concurrency=0)) as f:
+        results = await asyncio.gather(*(f.fetch(url, etag='"v1"') for _ in range(6)))
+    assert all(r.ok and r.not_modified for r in results)
+    assert feed_server.max_in_flight == 2
+
+
+async def test_changed_source_reads_its_body_in_a_concurrency_slot(
+    feed_server: FeedServer,
+) -> None:
+    """A conditional request answered with a body waits for one of `concurrency` slots to read
+    it: bodies in memory stay bounded however many revalidations are out."""
+    slow = feed_server.slow("/slow.xml", FEED[:240], chunk=40, interval=0.05)  # ~0.3 s of body
+    changed = feed_server.route("/changed.xml", FEED, etag='"v2"')
+    finished: list[str] = []
+
+    async def fetch(f: Fetcher, url: str, name: str, etag: str | None) -> None:
+        result = await f.fetch(url, etag=etag)
+        assert result.ok, result.error
+        finished.append(name)
+
+    async with Fetcher(quick(per_host=4, concurrency=1, conditional_concurrency=4)) as f:
+        reading = asyncio.create_task(fetch(f, slow, "slow", None))
+        await asyncio.sleep(0.1)  # the slow body is being read in the only body slot
+        await fetch(f, changed, "changed", '"v1"')
+        await reading
+    assert finished == ["slow", "changed"]
+    assert feed_server.hits["/changed.xml"] == 1
+
+
 async def test_guard_refuses_loopback_before_connecting(feed_server: FeedServer) -> None:
     url = feed_server.route("/feed.xml", FEED)
     async with Fetcher(quick()) as f:

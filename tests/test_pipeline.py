@@ -103,6 +103,30 @@ async def test_unchanged_body_is_not_parsed_again_and_304_is_honoured(
         assert third.outcomes[0].status == "unchanged"
 
 
+async def test_a_cycle_revalidates_sources_beyond_concurrency_and_fetches_new_ones_within(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """Sources with validators wait for their 304 in the conditional slots: a cycle in which
+    little changed is bound by the servers' latency, not by `concurrency`."""
+    clock = FakeClock(START)
+    urls = [
+        feed_server.route(f"/{n}.xml", rss([item(n, CASE_1)]), etag=f'"v{n}"', delay=0.1)
+        for n in range(6)
+    ]
+    fetch = {"connect_timeout": 2, "total_timeout": 3, "concurrency": 1}
+    fetch |= {"conditional_concurrency": 3, "per_host": 4}
+    feeds = [src(u, name=f"Feed {n}") for n, u in enumerate(urls)]
+    async with app_for(tmp_path, feeds, clock=clock, fetch=fetch) as app:
+        first = await app.monitor.poll_once()
+        first_peak, feed_server.max_in_flight = feed_server.max_in_flight, 0
+        clock.advance(3600)
+        second = await app.monitor.poll_once()
+    assert [o.status for o in first.outcomes] == ["new"] * 6
+    assert [o.status for o in second.outcomes] == ["unchanged"] * 6
+    assert first_peak == 1  # no validators yet: within concurrency
+    assert feed_server.max_in_flight == 3  # revalidations: within conditional_concurrency
+
+
 async def test_guid_change_redating_and_tracking_parameters_do_not_alert_again(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
