@@ -11,6 +11,9 @@ seeded 100-300 ms latency, and measures, on the same feeds and the same bytes:
   (d') rs parse: feedparser_rs.parse(body) likewise, as casewatch's fast path calls it: the
                  parser casewatch itself uses on these feeds, so (c)/(d') is the honest floor
   (e) unchanged: the next casewatch cycle, every feed answering 304 to If-None-Match
+  (e0) the same:  one more unchanged cycle without conditional slots (conditional_concurrency
+                 0: revalidations share `concurrency`, as before eb5afe7); (e) and (e0) take
+                 turns going first
 
 Run: .venv/bin/python bench/poll_cycle.py [--quick] [--repeats 3] [--profile]
 
@@ -170,10 +173,12 @@ async def casewatch_cycles(
     total_timeout: float | None = None,
     parse_workers: int | None = None,
     profile: cProfile.Profile | None = None,
-) -> tuple[Run, Run, dict[str, int]]:
-    """(c) the first cycle over every feed, then (e) the next one, where nothing changed.
+    without_slots: int = 0,
+) -> tuple[Run, Run, Run | None, dict[str, int]]:
+    """(c) the first cycle over every feed, then (e) the next one, where nothing changed, and
+    with `without_slots` (1: after (e), -1: before) (e0), one more without conditional slots.
 
-    Returns both runs and the server's counters for (e) (its 304s).
+    Returns the runs and the server's counters for (e) (its 304s).
     """
     sources = [{"name": f"Outlet {i}", "url": url} for i, url in enumerate(urls)]
     cfg = benchlib.bench_config(sources, rules=rules)
@@ -189,15 +194,42 @@ async def casewatch_cycles(
         if profile is not None:
             app.monitor.executor = InlineExecutor()
         first = await _timed_cycle(app, profile)
+        e0 = None
+        if without_slots < 0:
+            e0 = await _cycle_without_slots(app, clock, served, len(urls))
         clock.advance(cfg.defaults.interval * 1.2)  # past every source's jittered next poll
         benchlib.server_stats(served, reset=True)
         second = await _timed_cycle(app, None)
         stats = benchlib.server_stats(served)
+        if without_slots > 0:
+            e0 = await _cycle_without_slots(app, clock, served, len(urls))
     c = cycle_run(first[1], *first[0], entries=entries)
     e = cycle_run(second[1], *second[0], entries=None)
     if not c.failed and stats["not_modified"] != len(urls):
         raise RuntimeError(f"unchanged cycle: expected {len(urls)} 304s, server saw {stats}")
-    return c, e, stats
+    return c, e, e0, stats
+
+
+async def _cycle_without_slots(
+    app: App, clock: FakeClock, served: benchlib.ServedFeeds, feeds: int
+) -> Run:
+    """An unchanged cycle as before conditional slots: revalidations within `concurrency`."""
+    monitor, fetcher = app.monitor, app.fetcher
+    before, slots = monitor.config, fetcher._conditional
+    fetch = before.fetch.model_copy(update={"conditional_concurrency": 0})
+    monitor.config = before.model_copy(update={"fetch": fetch})
+    fetcher._conditional = None
+    try:
+        clock.advance(before.defaults.interval * 1.2)
+        benchlib.server_stats(served, reset=True)
+        (wall, cpu), report = await _timed_cycle(app, None)
+        stats = benchlib.server_stats(served)
+    finally:
+        monitor.config, fetcher._conditional = before, slots
+    run = cycle_run(report, wall, cpu, entries=None)
+    if not run.failed and stats["not_modified"] != feeds:
+        raise RuntimeError(f"unchanged cycle (e0): expected {feeds} 304s, server saw {stats}")
+    return run
 
 
 async def _timed_cycle(
@@ -301,8 +333,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--budget", type=float, help="wall seconds for the whole run (2400, quick 55)")
     p.add_argument(
         "--variants",
-        default="abcdre",
-        help="which of a, b, c, d, r (d': feedparser-rs), e to run (e comes with c); default all",
+        default="abcdre0",
+        help="which of a, b, c, d, r (d': feedparser-rs), e, 0 (e0) to run (e, 0 come with c)",
     )
     p.add_argument("--profile", action="store_true", help="cProfile one more (c), parse inline")
     p.add_argument(
@@ -371,6 +403,7 @@ def main() -> None:
         "d": Variant("d", "bare feedparser.parse(bytes) loop (pure Python)"),
         "r": Variant("r", "bare feedparser_rs.parse(bytes) loop", shown="d'"),
         "e": Variant("e", "casewatch poll_once, nothing changed"),
+        "0": Variant("0", "the same without conditional slots (as before)", shown="e0"),
     }
     reader_setup: list[float] = []
     not_modified: list[int] = []
@@ -384,8 +417,10 @@ def main() -> None:
     ):
         urls = served.urls
 
-        def casewatch(workdir: Path, profile: cProfile.Profile | None = None) -> None:
-            c, e, stats = asyncio.run(
+        def casewatch(
+            workdir: Path, profile: cProfile.Profile | None = None, without_slots: int = 0
+        ) -> None:
+            c, e, e0, stats = asyncio.run(
                 casewatch_cycles(
                     urls,
                     workdir,
@@ -395,11 +430,14 @@ def main() -> None:
                     total_timeout=args.total_timeout or (3600.0 if profile else None),
                     parse_workers=args.parse_workers,
                     profile=profile,
+                    without_slots=without_slots,
                 )
             )
             if profile is None:
                 variants["c"].runs.append(c)
                 variants["e"].runs.append(e)
+                if e0 is not None:
+                    variants["0"].runs.append(e0)
                 not_modified.append(stats["not_modified"])
 
         # Warm-up, not timed: imports, language model, sentence splitter, connection code.
@@ -421,7 +459,8 @@ def main() -> None:
                     reader_setup.append(setup)
                     variants["b"].runs.append(run)
                 elif step == "ce":
-                    casewatch(workdir)
+                    without = (1 if repeat % 2 == 0 else -1) if "0" in args.variants else 0
+                    casewatch(workdir, without_slots=without)
                 else:  # the two bare parses, one after the other
                     if "d" in args.variants:
                         variants["d"].runs.append(measure(lambda: bare_parse(bodies)))
@@ -449,7 +488,7 @@ def main() -> None:
                     ", ".join(f"{r.wall:.2f}" for r in v.runs),
                     benchlib.fmt_s(v.cpu()),
                     v.runs[-1].entries or "-",
-                    max(r.failed for r in v.runs) if v.key in "ce" else "-",
+                    max(r.failed for r in v.runs) if v.key in "ce0" else "-",
                 ]
             )
     benchlib.print_table(
@@ -484,8 +523,15 @@ def main() -> None:
         ("(c)/(b) casewatch over reader", ratio("c", "b"), "< 1", 1.0),
         ("(e)/(c) unchanged over changed", ratio("e", "c"), "< 0.10", 0.10),
     ]
+    if variants["0"].runs:
+        checks.append(("(e0)/(c) the same without conditional slots", ratio("0", "c"), "", 9.0))
     table = [
-        [name, f"{value:.3f}", target, "-" if value != value else _verdict(value < limit)]
+        [
+            name,
+            f"{value:.3f}",
+            target,
+            _verdict(value < limit) if target and value == value else "-",
+        ]
         for name, value, target, limit in checks
     ]
     if variants["c"].runs and variants["r"].runs:
