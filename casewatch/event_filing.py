@@ -56,6 +56,14 @@ class EventFiler:
             self._cache[key] = found
         return found
 
+    def _candidates(self, members: list[stored.Member], story_id: int) -> list[events.Candidate]:
+        """Stored stories, by event, as matching reads them (the story itself left out)."""
+        by_event: dict[int, list[events.Report]] = {}
+        for m in members:
+            if m.story_id != story_id:
+                by_event.setdefault(m.event_id, []).append(self._member(m))
+        return [events.Candidate(eid, reps) for eid, reps in by_event.items()]
+
     def assign(
         self, pending: stored.Pending, vector: np.ndarray | None, *, now: datetime
     ) -> EventFiled:
@@ -72,12 +80,17 @@ class EventFiler:
             [pending.day, *sorted(report.mentions)],
             window=self.settings.window_days,
         )
-        by_event: dict[int, list[events.Report]] = {}
-        for m in members:
-            if m.story_id != pending.story_id:
-                by_event.setdefault(m.event_id, []).append(self._member(m))
-        candidates = [events.Candidate(eid, reps) for eid, reps in by_event.items()]
+        candidates = self._candidates(members, pending.story_id)
         choice = events.choose(report, candidates, self.settings)
+        if not candidates and self.settings.late_days > self.settings.window_days:
+            # No event in its window at all: is it a late report of an older one? (Only such
+            # stories pay for this wider look, bounded by date too.)
+            older = stored.candidates(self.db, [pending.day], window=self.settings.late_days)
+            late = events.choose_late(
+                report, self._candidates(older, pending.story_id), self.settings
+            )
+            if late.event_id is not None:
+                choice = late
         import numpy as np
 
         blob = np.asarray(vector, dtype=np.float32).tobytes()
@@ -115,5 +128,6 @@ def _why(choice: events.Choice) -> dict:
         "same_day": best.same_day.isoformat() if best.same_day else None,
         "names_differ": best.names_differ,
         "days_differ": best.days_differ,
+        "late": best.late,
         "explain": best.explain(),
     }

@@ -16,8 +16,9 @@ thing, else it starts an event. "The same thing" combines:
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -45,7 +46,6 @@ _ACT_VERBS: dict[str, str] = {
         "falla fallo resuelv dictamin ordena ordeno reabr habilit confirms confirmed confirma. confirmo revoc emite emitio "
         "emette emesso "
         "entscheid urteilt ordnet erlass "
-        "karar "
         "裁定 判决 裁决 下令 批准"
     ),
     "refuse": (
@@ -65,7 +65,7 @@ _ACT_VERBS: dict[str, str] = {
         "demand denuncian denunciar present querell apel pide piden busca "
         "chiede "
         "beantragt fordert klagt "
-        "basvur "
+        "basvur itiraz "
         "起诉 提交 要求 呼吁"
     ),
     "vote": (
@@ -96,12 +96,12 @@ _ACT_VERBS: dict[str, str] = {
 _ACT_NOUNS: dict[str, str] = {
     "decide": (
         "ruling decision judgment judgement verdict order ordinanza sentencia fallo urteil "
-        "warrant mandat mandati orden"
+        "warrant mandat mandati orden karar"
     ),
     "refuse": "rejection refusal freno",
     "file": (
-        "complaint communication application lawsuit submission plainte denuncia querella "
-        "antrag klage haftbefehl"
+        "complaint communication application request lawsuit submission plainte requete "
+        "denuncia querella solicitud richiesta antrag klage haftbefehl"
     ),
     "vote": "motion",
     "report": "report assessment rapport informe bericht rapor 报告",
@@ -376,9 +376,30 @@ def _vocabulary_pattern(stopwords: frozenset[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(parts), re.IGNORECASE)
 
 
+_LETTERS = re.compile(r"[^\W\d_]{2,}")
+
+
+def shouting(text: str) -> bool:
+    """Whether a text is written in capitals ("URGENT REQUEST AND APPLICATION FOR ..."): four
+    words or more, nearly all of them in capitals."""
+    words = _LETTERS.findall(text)
+    return len(words) >= 4 and sum(w.isupper() for w in words) >= 0.8 * len(words)
+
+
+def unshout(text: str) -> str:
+    """A text in capitals in sentence case (its capitals tell no name, and the model reads
+    capitals as another text); any other text as it is."""
+    if not shouting(text):
+        return text
+    lower = text.lower()
+    return lower[:1].upper() + lower[1:]
+
+
 def event_text(title: str, lead: str, stopwords: frozenset[str]) -> str:
-    """What is embedded for a report: its headline and first sentence, without the case's
-    vocabulary (folded matching, so "Ouïghours" goes with "ouighour")."""
+    """What is embedded for a report: its headline and first sentence (in sentence case if
+    written in capitals), without the case's vocabulary (folded matching, so "Ouïghours" goes
+    with "ouighour")."""
+    title, lead = unshout(title), unshout(lead)
     text = collapse(f"{title}. {first_sentence(lead)}" if lead else title)
     pattern = _vocabulary_pattern(stopwords)
     if pattern is None:
@@ -407,6 +428,12 @@ class EventSettings(pydantic.BaseModel, extra="forbid", frozen=True, defer_build
     # A report further than this from every report of an event starts a new one.
     window_days: int = pydantic.Field(7, ge=0, le=60)
     threshold: float = 0.4  # score needed to join
+    # A report no event of its window takes may still join an event up to this many days
+    # older, as a late report (an op-ed, an analysis weeks after): only when it names the
+    # event's act (the one most of its reports name) or none, shares a name with it, and scores
+    # `late_margin` above `threshold` (late_days 0: late reports always start an event).
+    late_days: int = pydantic.Field(35, ge=0, le=90)
+    late_margin: float = 0.1
     act_conflict: float = 0.3  # subtracted when the two name different acts
     # ... but only this much for acts one development is often reported as: a court's decision
     # and its refusal ("rules out" / "rejects"), a parliament's vote and its decision
@@ -450,6 +477,7 @@ class Report:
 def report_of(
     title: str, lead: str, day: date, vector: np.ndarray, stopwords: frozenset[str]
 ) -> Report:
+    title, lead = unshout(title), unshout(lead)
     text = f"{title}. {first_sentence(lead)}" if lead else title
     return Report(
         vector=vector,
@@ -505,6 +533,7 @@ class Score:
     days_differ: bool = False
     # the second of `acts` is the act the other's event names (the other report names none)
     event_act: bool = False
+    late: bool = False  # compared as a late report, beyond the window (see `choose_late`)
 
     def explain(self) -> str:
         parts = [f"meaning {self.cosine:.2f}"]
@@ -522,6 +551,8 @@ class Score:
         if self.days_differ:
             parts.append("their acts happened on different days")
         parts.append(f"{self.days} day{'s' if self.days != 1 else ''} apart")
+        if self.late:
+            parts.append("a late report: beyond the window, of its act or none, a name shared")
         return f"score {self.total:.2f} (" + "; ".join(parts) + ")"
 
 
@@ -653,5 +684,33 @@ def choose(report: Report, candidates: Iterable[Candidate], settings: EventSetti
             if best is None or got.total > best.total:
                 best, best_event = got, cand.event_id
     if best is not None and best.total >= settings.threshold:
+        return Choice(best_event, best, best_event)
+    return Choice(None, best, best_event)
+
+
+def choose_late(report: Report, candidates: Iterable[Candidate], settings: EventSettings) -> Choice:
+    """For a report no event of its window takes (`choose` gave None): the older event it is a
+    late report of, if any. Op-eds and analyses come weeks after a development; one joins it
+    only when it tells of it plainly: it names the event's act or no act (a new act weeks
+    later is a new development), shares a name with the report it is closest to, and scores
+    `late_margin` above the threshold, the days apart counted as usual; naming the day of its
+    act, that day is the event's."""
+    best: Score | None = None
+    best_event: int | None = None
+    for cand in candidates:
+        named = Counter(o.act for o in cand.reports if o.act is not None)
+        if report.act is not None and report.act != max(named, key=named.__getitem__, default=None):
+            continue
+        event_acts = frozenset(named)
+        event_days = frozenset().union(*(o.act_days for o in cand.reports))
+        for other in cand.reports:
+            if days_apart(report, other) > settings.late_days:
+                continue
+            got = score(report, other, settings, event_days=event_days, event_acts=event_acts)
+            if not got.shared_names or got.acts is not None or got.days_differ:
+                continue
+            if best is None or got.total > best.total:
+                best, best_event = replace(got, late=True), cand.event_id
+    if best is not None and best.total >= settings.threshold + settings.late_margin:
         return Choice(best_event, best, best_event)
     return Choice(None, best, best_event)

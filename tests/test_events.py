@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from casewatch.events import (
     Report,
     act,
     choose,
+    choose_late,
     entities,
     event_text,
     first_sentence,
@@ -22,6 +25,7 @@ from casewatch.events import (
     refers,
     report_of,
     score,
+    unshout,
 )
 
 CASE_WORDS = frozenset({"uyghur", "uighur", "icc", "china", "international criminal court", "cpi"})
@@ -55,6 +59,11 @@ SETTINGS = EventSettings()
         ("Le «Tribunal ouïghour» de Londres commence ces audiences", "debate"),
         ("Duterte faces ICC 'virtually'; confirmation of charges hearing on Sept. 23", "debate"),
         ("La Cámara de Casación confirma el fallo", "decide"),
+        # a request is a filing, whatever its page's later nouns ("decisions")
+        ("Request for the indication of provisional measures and prior decisions", "file"),
+        # Turkish: "karar" is a decision (a noun), "itiraz" an appeal against it
+        ("İsrail'den Netanyahu hakkındaki tutuklama kararına itiraz", "file"),
+        ("UCM Netanyahu hakkında tutuklama kararı çıkardı", "decide"),
     ],
 )
 def test_the_act_a_headline_reports_is_its_first_verb_of_an_act(
@@ -317,6 +326,89 @@ def test_a_report_of_an_act_joins_no_event_of_another_act_through_a_report_namin
     assert ruled.event_id == 1
 
 
+def test_a_text_in_capitals_is_read_in_sentence_case() -> None:
+    """A court's filing page whose lead is all capitals: its words are no names, and the model
+    reads them as ordinary text."""
+    lead = "URGENT REQUEST AND APPLICATION FOR THE INDICATION OF ADDITIONAL MEASURES"
+    assert (
+        unshout(lead) == "Urgent request and application for the indication of additional measures"
+    )
+    assert unshout("ICJ orders Israel to act") == "ICJ orders Israel to act"
+    assert event_text("Request by South Africa", lead, frozenset()).endswith(
+        "Urgent request and application for the indication of additional measures"
+    )
+    page = report_of("Request by South Africa", lead, date(2024, 3, 6), _vector(0), frozenset())
+    assert page.names == {"south", "afric"}
+
+
+def _late(day: date, act_: str | None, *names_: str, angle: float = 0.3) -> Report:
+    return Report(
+        vector=_vector(angle),
+        day=day,
+        act=act_,
+        names=frozenset(names_),
+        all_names=frozenset(names_),
+    )
+
+
+RULING = Candidate(
+    4,
+    [
+        _late(date(2021, 12, 9), "decide", "londr", angle=0),
+        _late(date(2021, 12, 9), None, "londr", angle=0),
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    ("late", "joins"),
+    [
+        # an op-ed 18 days after a ruling, of the ruling, naming London as its reports do
+        (_late(date(2021, 12, 27), "decide", "londr"), True),
+        (_late(date(2021, 12, 27), None, "londr"), True),
+        # ... but not without a name in common, nor of another act (an appeal weeks after a
+        # ruling is a new development), nor beyond `late_days`, nor when far in meaning
+        (_late(date(2021, 12, 27), "decide"), False),
+        (_late(date(2021, 12, 27), "file", "londr"), False),
+        (_late(date(2022, 2, 1), "decide", "londr"), False),
+        (_late(date(2021, 12, 27), "decide", "londr", angle=FAR), False),
+    ],
+)
+def test_a_late_report_joins_an_older_event_only_when_it_plainly_tells_of_it(
+    late: Report, joins: bool
+) -> None:
+    assert choose(late, [RULING], SETTINGS).event_id is None  # beyond the window
+    choice = choose_late(late, [RULING], SETTINGS)
+    assert (choice.event_id == 4) is joins
+    if joins:
+        assert choice.best is not None and "a late report" in choice.best.explain()
+
+
+def test_a_late_report_naming_another_day_for_its_act_is_another_development() -> None:
+    dated = Report(
+        vector=_vector(0.3),
+        day=date(2021, 12, 27),
+        act="decide",
+        names=frozenset({"londr"}),
+        all_names=frozenset({"londr"}),
+        act_days=frozenset({date(2021, 12, 24)}),
+    )
+    ruled = Candidate(
+        4,
+        [
+            Report(
+                vector=_vector(0),
+                day=date(2021, 12, 9),
+                act="decide",
+                names=frozenset({"londr"}),
+                act_days=frozenset({date(2021, 12, 9)}),
+            )
+        ],
+    )
+    assert choose_late(dated, [ruled], SETTINGS).event_id is None
+    assert choose_late(replace(dated, act_days=frozenset()), [ruled], SETTINGS).event_id == 4
+
+
 def test_two_reports_saying_their_act_happened_on_one_day_are_closer() -> None:
     """A state paper's "the second hearing ended on Monday" and another's "on 13 September"
     tell of one Monday: that agreement counts like a late report naming the day."""
@@ -420,3 +512,64 @@ def test_days_months_and_contractions_name_no_one() -> None:
         sentence_starts=True,
     )
     assert found == {"geoff", "nice", "salih", "huday", "washi"}
+
+
+def _filed(tmp_path: Path, stories: list[tuple[str, str, date, float]]) -> list[int]:
+    """File stories (title, lead, day, angle of a model-sized vector) through the event stage
+    on a real SQLite file; the event of each."""
+    from casewatch import embed
+    from casewatch.event_filing import EventFiler
+    from storage import events as stored
+    from storage.db import open_store
+
+    db = open_store(tmp_path / "events.db")
+    filer = EventFiler(db, stopwords=CASE_WORDS, settings=SETTINGS)
+    found = []
+    for title, lead, day, angle in stories:
+        when = datetime.combine(day, time(12), tzinfo=UTC)
+        cur = db.execute(
+            "INSERT INTO stories (title, kind, relevant, first_seen_at, last_seen_at,"
+            " published_at, summary) VALUES (?, 'news', 1, ?, ?, ?, ?)",
+            (title, when.isoformat(), when.isoformat(), when.isoformat(), lead),
+        )
+        pending = stored.Pending(
+            story_id=int(cur.lastrowid or 0),
+            title=title,
+            summary=lead,
+            day=day,
+            first_poll=False,
+            backfill=False,
+            published=when,
+            queued=when,
+        )
+        vector = np.zeros(embed.DIM, dtype=np.float32)
+        vector[:2] = _vector(angle)
+        found.append(filer.assign(pending, vector, now=when).event_id)
+    db.conn.close()
+    return found
+
+
+RULED = ("Tribunal rules China committed genocide", "The tribunal in London ruled.")
+OP_ED = ("The verdict was genocide", "The London tribunal went where others would not.")
+
+
+def test_the_event_stage_files_a_late_op_ed_in_the_event_it_tells_of(tmp_path: Path) -> None:
+    ruling, late = _filed(
+        tmp_path, [(*RULED, date(2021, 12, 9), 0), (*OP_ED, date(2021, 12, 27), 0.3)]
+    )
+    assert late == ruling
+
+
+def test_a_late_op_ed_starts_an_event_when_its_window_holds_another(tmp_path: Path) -> None:
+    """Only a report with no event at all in its window looks further back: in a busy week
+    an op-ed weeks late alerts on its own rather than risk joining an old development."""
+    other = ("Parliament votes on a motion", "Members of parliament voted.")
+    ruling, _, late = _filed(
+        tmp_path,
+        [
+            (*RULED, date(2021, 12, 9), 0),
+            (*other, date(2021, 12, 24), 1.5),
+            (*OP_ED, date(2021, 12, 27), 0.3),
+        ],
+    )
+    assert late != ruling
