@@ -10,14 +10,17 @@ from __future__ import annotations
 import codecs
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from pydantic import BaseModel, ConfigDict, field_validator
-from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from casewatch.model import Entry, ParseResult
 from casewatch.patterns import LazyPattern
 from casewatch.text import collapse, fold, node_text
+
+if TYPE_CHECKING:  # the HTML parser: imported by the first page read, not by `feeds.yaml`
+    from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 # The HTML standard treats these labels as windows-1252; pages that declare latin-1 routinely
 # carry curly quotes and dashes from the 0x80-0x9F range, which latin-1 would turn into C1 controls.
@@ -53,6 +56,8 @@ class PageSelectors(BaseModel):
             return value
         if not value.strip():
             raise ValueError("empty CSS selector")
+        from selectolax.lexbor import LexborHTMLParser
+
         try:
             LexborHTMLParser("<p></p>").css(value)
         except Exception as exc:  # selectolax raises its own SelectolaxError
@@ -66,6 +71,8 @@ def parse_page(
     """Turn an HTML list page into entries, or say which selector no longer matches."""
     if not body or not body.strip():
         return ParseResult(entries=[], error=f"empty page body from {url}", format="html-page")
+    from selectolax.lexbor import LexborHTMLParser
+
     tree = LexborHTMLParser(decode_html(body, content_type))
     base = _base_url(tree, url)
     feed_title = _node_text(tree.css_first("title")) or None
@@ -213,6 +220,8 @@ def _header_charset(content_type: str | None) -> str | None:
 def _meta_charset(head: bytes) -> str | None:
     # Meta charset labels are ASCII, so a latin-1 view of the first bytes finds them whatever the
     # real encoding is.
+    from selectolax.lexbor import LexborHTMLParser
+
     tree = LexborHTMLParser(head.decode("latin-1"))
     for meta in tree.css("meta[charset]"):
         charset = meta.attributes.get("charset")

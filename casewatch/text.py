@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-
-from selectolax.lexbor import LexborHTMLParser as HTMLParser
-from selectolax.lexbor import LexborNode
+from typing import TYPE_CHECKING
 
 from casewatch.patterns import LazyPattern
+
+if TYPE_CHECKING:  # the HTML parser is imported by the first markup to read, not by `fold`
+    from selectolax.lexbor import LexborNode
 
 _BLOCKS = (
     "p, div, li, br, h1, h2, h3, h4, h5, h6, blockquote, tr, td, th, section, article, header, "
@@ -63,7 +64,9 @@ def html_to_text(markup: str) -> str:
         return ""
     if "<" not in markup and "&" not in markup:
         return collapse(markup)
-    tree = HTMLParser(markup)
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(markup)
     for node in tree.css("script, style, noscript, template"):
         node.decompose()
     root = tree.body or tree.root
