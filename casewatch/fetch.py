@@ -20,7 +20,6 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -188,6 +187,8 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     text = value.strip()
     if text.isdigit():
         return float(int(text))
+    from email.utils import parsedate_to_datetime  # the email package: only for HTTP dates
+
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
