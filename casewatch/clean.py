@@ -92,6 +92,7 @@ _MARKER_BLOCK = re.compile(
     r"|you may also like|recommended|share this(?: article| story)?|tags|comments?|leave a reply)",
     re.IGNORECASE,
 )
+_MARKER_MAX = 24  # longer than any marker but the unbounded ones, whatever the case
 _SENTENCE_BREAK = re.compile(r"[.!?…]\s+[A-ZÀ-Þ]")
 _NAME = r"[A-ZÀ-Þ][\w'’.-]*"
 # Capitalised names: "Jane Doe", "Jane Doe and Ali Kaya", "Jane Doe, Example News".
@@ -766,12 +767,19 @@ def _has_words(text: str) -> bool:
 
 
 def _is_boilerplate_block(block: str, *, at_start: bool) -> bool:
-    if _MARKER_BLOCK.fullmatch(block.strip(" .:")):
+    marker = block.strip(" .:")
+    # A marker is at most 18 characters but for rows of "#", "*" or a "- 30 -".
+    if (len(marker) <= _MARKER_MAX or marker[:1] in "#*-") and _MARKER_BLOCK.fullmatch(marker):
         return True
-    short = len(block) <= _BOILERPLATE_BLOCK_MAX and not _SENTENCE_BREAK.search(block)
-    if short and _BOILERPLATE_BLOCK.match(block):
-        return True
-    if short and len(block) <= 100 and (_DATED_BLOCK.match(block) or _is_date_only(block)):
+    # Short and one sentence: the starts first, the sentence break (a search) only then.
+    if (
+        len(block) <= _BOILERPLATE_BLOCK_MAX
+        and (
+            _BOILERPLATE_BLOCK.match(block)
+            or (len(block) <= 100 and (_DATED_BLOCK.match(block) or _is_date_only(block)))
+        )
+        and not _SENTENCE_BREAK.search(block)
+    ):
         return True
     return at_start and len(block) <= 100 and bool(_BYLINE_BLOCK.fullmatch(block))
 
