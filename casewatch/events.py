@@ -376,7 +376,7 @@ def _vocabulary_pattern(stopwords: frozenset[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(parts), re.IGNORECASE)
 
 
-_LETTERS = re.compile(r"[^\W\d_]{2,}")
+_LETTERS = LazyPattern(r"[^\W\d_]{2,}")
 
 
 def shouting(text: str) -> bool:

@@ -168,7 +168,6 @@ def for_story(db: Database, story_id: int) -> list[dict]:
     )
 
 
-_FTS_WORD = re.compile(r"\w+", re.UNICODE)
 # Endings taken off a typed word before it becomes a prefix, longest first: "Argentina" and
 # "Argentine" both search "argentin*", "deported" and "deportation" both "deport*".
 _ENDINGS = ("ations", "ation", "ians", "ian", "ings", "ing", "ed", "es", "s")
@@ -204,7 +203,7 @@ def fts_query(text: str) -> str | None:
     """
     parts: list[str] = []
     for phrase, word in re.findall(r'"([^"]+)"|(\S+)', text):
-        words = _FTS_WORD.findall(phrase or word)
+        words = re.findall(r"\w+", phrase or word)  # compiled by the first search
         if not words:
             continue
         if phrase:

@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import socket
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -371,3 +372,20 @@ async def test_a_source_added_from_discord_is_never_named_by_its_credentials(
         names = [r[0] for r in app.db.execute("SELECT name FROM sources").fetchall()]
     assert "Added" in res.content and "hunter2" not in res.content, res.describe()
     assert names == [f"127.0.0.1:{feed_server.port}/untitled.xml"]
+
+
+def test_modules_every_command_imports_compile_no_pattern_at_import(tmp_path: Path) -> None:
+    """Issue 9 (start-up): the casewatch and storage modules that `bot.py` imports for every
+    command hold no compiled regular expression once imported (`casewatch.patterns.LazyPattern`
+    compiles on first use): compiling was about a sixth of a no-sources poll."""
+    probe = (
+        "import re, sys; import casewatch.cli, casewatch.app;"
+        " print('\\n'.join(sorted(f'{name}.{attr}' for name, module in list(sys.modules.items())"
+        " if name.split('.')[0] in ('casewatch', 'storage')"
+        " for attr, value in vars(module).items() if isinstance(value, re.Pattern))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == []
