@@ -16,6 +16,7 @@ thing, else it starts an event. "The same thing" combines:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -604,7 +605,7 @@ def score(
             other_act = True
     shared = a.names & b.names
     total += settings.name_bonus * min(_shared_entities(a, b), settings.max_names)
-    names_differ = bool(a.all_names and b.all_names and not a.all_names & b.all_names)
+    names_differ = _names_differ(a.all_names, b.all_names)
     if names_differ:
         total -= settings.name_conflict
     their_days = b.act_days if event_days is None else event_days
@@ -628,6 +629,21 @@ def score(
         days_differ=days_differ,
         event_act=acts is not None and b.act is None,
     )
+
+
+def _script(name: str) -> str:
+    """The script a name is written in ("LATIN", "CYRILLIC"...); "" for a number."""
+    return "" if name.startswith("#") else unicodedata.name(name[0], "").split(" ")[0]
+
+
+def _names_differ(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two reports both name names and share none, comparing names only with names of
+    a script both write, numbers with numbers: a Bulgarian report's "Лондон" is no other name
+    than "London", and a Chinese report's one number ("12月9日") no other name than "Nice"."""
+    if not a or not b or a & b:
+        return False
+    common = {_script(n) for n in a} & {_script(n) for n in b}
+    return any(_script(n) in common for n in a) and any(_script(n) in common for n in b)
 
 
 def _event_act(act_: str | None, event_acts: frozenset[str]) -> str | None:

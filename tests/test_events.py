@@ -326,6 +326,26 @@ def test_a_report_of_an_act_joins_no_event_of_another_act_through_a_report_namin
     assert ruled.event_id == 1
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "differ"),
+    [
+        ({"londo", "nice"}, {"paris"}, True),
+        ({"londo"}, {"лондо"}, False),  # Latin and Cyrillic names are not compared
+        ({"londo", "paris"}, {"лондо", "berli"}, True),  # both write Latin: compared
+        ({"geoff", "nice"}, {"#12"}, False),  # names and a number only: not compared
+        ({"geoff", "#12"}, {"#9"}, True),  # numbers with numbers
+        ({"londo"}, {"londo", "лондо"}, False),  # one shared
+        (set(), {"londo"}, False),
+    ],
+)
+def test_two_reports_disagree_on_names_only_in_a_script_both_write(
+    a: set[str], b: set[str], differ: bool
+) -> None:
+    one = Report(_vector(0), date(2021, 12, 10), None, frozenset(a), all_names=frozenset(a))
+    two = Report(_vector(0), date(2021, 12, 10), None, frozenset(b), all_names=frozenset(b))
+    assert score(one, two, SETTINGS).names_differ is differ
+
+
 def test_a_text_in_capitals_is_read_in_sentence_case() -> None:
     """A court's filing page whose lead is all capitals: its words are no names, and the model
     reads them as ordinary text."""

@@ -28,10 +28,6 @@ NOT_JOINED_TODAY: set[tuple[str, str]] = {
     ("argentina-complaint-filed-2022", "Un caso de jurisdicción internacional en Argentina"),
     ("ohchr-xinjiang-assessment-2022", "Evidence of shameful abuses against Uyghurs"),
     (
-        "uyghur-tribunal-judgment-2021",
-        "A letter to Sir Geoffrey Nice: Don’t get upset for failure of ‘Uyghur Tribunal’",
-    ),
-    (
         "uyghur-tribunal-second-hearings-2021",
         "Il “tribunale speciale uygur” ha calpestato i risultati degli affari antiterroristici del mondo",
     ),
@@ -97,7 +93,7 @@ def test_a_report_joins_its_developments_event_across_languages(result: Replay, 
 def test_the_set_stays_within_the_measured_quality(result: Replay) -> None:
     """Figures of today's grouping (bench/events.py): a change may only improve them."""
     developments = len(result.developments)
-    assert result.extra_alerts <= 5, result.alerts_per_development.most_common(5)
+    assert result.extra_alerts <= 4, result.alerts_per_development.most_common(5)
     assert len(result.merged) <= 1, sorted(result.merged)
     assert developments >= 40
 
