@@ -502,6 +502,8 @@ def _latest(days: frozenset[date]) -> frozenset[date]:
 def refers(a: Report, b: Report) -> bool:
     """Whether one report names the day (give or take one) the other one is dated, or both
     name the same day ("On June 18, the court ..." in two late analyses)."""
+    if not a.mentions and not b.mentions:
+        return False
     days_a, days_b = a.mentions | {a.day}, b.mentions | {b.day}
     return any(
         abs((x - y).days) <= 1 for x in days_a for y in days_b if x in a.mentions or y in b.mentions
@@ -633,7 +635,10 @@ def score(
 
 def _script(name: str) -> str:
     """The script a name is written in ("LATIN", "CYRILLIC"...); "" for a number."""
-    return "" if name.startswith("#") else unicodedata.name(name[0], "").split(" ")[0]
+    first = name[0]
+    if first.isascii():  # names are folded: most are plain ASCII
+        return "" if first == "#" else "LATIN"
+    return unicodedata.name(first, "").split(" ")[0]
 
 
 def _names_differ(a: frozenset[str], b: frozenset[str]) -> bool:
