@@ -625,7 +625,7 @@ def _entry_from_feedparser(raw: dict[str, Any], feed_language: str | None) -> En
     summary = described.text
     if summary and content_html:
         # WordPress makes the excerpt from the post's text: a caption becomes its first words.
-        summary = clean.without_captions(summary, clean.caption_texts(content_html))
+        summary = clean.without_content_captions(summary, content_html)
     if _informative(content) >= _THIN_SUMMARY and (
         _informative(summary) < _THIN_SUMMARY or summary.endswith("…")
     ):
@@ -681,7 +681,7 @@ _THIN_SUMMARY = 80  # letters: an excerpt shorter than this says less than the p
 
 
 def _informative(text: str) -> int:
-    return sum(1 for char in text if char.isalnum())
+    return sum(map(str.isalnum, text))  # 3x a generator's speed: a post's content is long
 
 
 def _report(value: object, detail: object, title: str) -> clean.Report:

@@ -486,3 +486,52 @@ def test_the_fast_reading_agrees_with_the_tree_on_every_fixture_and_on_random_ma
     assert taken["fixtures"] >= 40
     assert taken["generated"] >= 600
     assert taken["echo"] >= 20 and taken["dropped links"] >= 50
+
+
+CAPTIONED = {
+    "a figure": (
+        '<figure><img src="https://x.example/a.jpg" alt="Protesters outside the court"/>'
+        "<figcaption>Protesters outside the court in The Hague.</figcaption></figure>"
+        "<p>" + STORY + "</p>"
+    ),
+    "a caption class without an image": (
+        '<p class="wp-caption-text">Protesters outside the court in The Hague.</p><p>' + STORY
+    ),
+    "a caption class spelled with a reference": (
+        '<p class="wp-&#99;aption-text">Protesters outside the court in The Hague.</p><p>' + STORY
+    ),
+    "an image written <image>": '<p><image src="https://x.example/a.jpg" alt="Protesters '
+    'outside the court in The Hague"></p><p>' + STORY + "</p>",
+    "a byline paragraph": "<p><strong>By</strong> Jane Doe</p><p>" + STORY + "</p>",
+    "no caption at all": "<p>" + STORY + "</p><p>Lawyers said more filings would follow.</p>",
+}
+
+
+@pytest.mark.parametrize("case", sorted(CAPTIONED))
+def test_captions_are_looked_for_in_the_content_only_when_one_could_start_the_excerpt(
+    case: str,
+) -> None:
+    markup = CAPTIONED[case]
+    captions = caption_texts(markup)
+    excerpts = [STORY, f"By Jane Doe {STORY}", *(f"{caption} {STORY}" for caption in captions)]
+
+    for excerpt in excerpts:
+        expected = without_captions(excerpt, captions)
+        assert clean.without_content_captions(excerpt, markup) == expected, excerpt
+    if captions:
+        assert clean.without_content_captions(f"{captions[0]} {STORY}", markup) == STORY
+
+
+def test_captions_of_every_fixture_post_are_found_as_before() -> None:
+    compared = 0
+    for path in sorted((FIXTURES / "feeds").rglob("*.xml")):
+        for entry in feedparser.parse(path.read_bytes()).entries:
+            for part in entry.get("content") or []:
+                markup = str(part.get("value") or "")
+                captions = caption_texts(markup)
+                summary = clean_description(str(entry.get("summary") or ""))
+                for excerpt in [summary, *(f"{caption} {summary}" for caption in captions)]:
+                    expected = without_captions(excerpt, captions)
+                    assert clean.without_content_captions(excerpt, markup) == expected
+                    compared += 1
+    assert compared >= 10
