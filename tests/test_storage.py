@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from sqlite_utils import Database
 
 from storage import destinations, items, open_store, outbox, stories
+from storage.db import Database as Store
 from storage.db import explain, is_busy, scalar
 from storage.schema import migrations
 
@@ -186,3 +188,53 @@ def test_counting_an_item_in_its_story_gives_the_story_before_and_its_counts_aft
         NOW + timedelta(minutes=3)
     ).isoformat()
     assert stories.count_item(db, story + 1, now=NOW) == stories.Counted(None, 0, 0)
+
+
+# -- storage's Database: transactions ---------------------------------------------------------------
+
+
+def _keys(db: Store) -> list[str]:
+    return [r[0] for r in db.execute("SELECT key FROM settings ORDER BY key")]
+
+
+@pytest.mark.parametrize(
+    ("inner_fails", "outer_fails", "kept"),
+    [
+        (False, False, ["inner", "outer"]),
+        (True, False, ["outer"]),  # the inner block alone is undone (a savepoint)
+        (False, True, []),  # the outer block undoes everything, inner included
+        (True, True, []),
+    ],
+)
+def test_nested_transactions_undo_only_their_own_writes(
+    tmp_path: Path, inner_fails: bool, outer_fails: bool, kept: list[str]
+) -> None:
+    db = open_store(tmp_path / "t.db")
+
+    def write(key: str) -> None:
+        db.execute("INSERT INTO settings (scope, key, value) VALUES ('test', ?, '1')", (key,))
+
+    outer = pytest.raises(ZeroDivisionError) if outer_fails else contextlib.nullcontext()
+    with outer, db.atomic():
+        write("outer")
+        try:
+            with db.atomic():
+                write("inner")
+                if inner_fails:
+                    1 / 0  # noqa: B018
+        except ZeroDivisionError:
+            pass
+        if outer_fails:
+            1 / 0  # noqa: B018
+    assert not db.conn.in_transaction
+    assert _keys(db) == kept
+
+
+def test_a_transaction_takes_the_write_lock_when_it_begins(tmp_path: Path) -> None:
+    """BEGIN IMMEDIATE: another process cannot write (nor begin a transaction) meanwhile."""
+    first, second = open_store(tmp_path / "l.db"), open_store(tmp_path / "l.db")
+    second.execute("PRAGMA busy_timeout = 0")
+    with first.atomic(), pytest.raises(sqlite3.OperationalError, match="locked"):
+        second.conn.execute("BEGIN IMMEDIATE")
+    second.conn.execute("BEGIN IMMEDIATE")  # free again once the first one committed
+    second.conn.execute("ROLLBACK")
