@@ -720,7 +720,7 @@ def choose_late(report: Report, candidates: Iterable[Candidate], settings: Event
     best_event: int | None = None
     for cand in candidates:
         named = Counter(o.act for o in cand.reports if o.act is not None)
-        if report.act is not None and report.act != max(named, key=named.__getitem__, default=None):
+        if report.act is not None and named and report.act != max(named, key=named.__getitem__):
             continue
         event_acts = frozenset(named)
         event_days = frozenset().union(*(o.act_days for o in cand.reports))

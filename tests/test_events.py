@@ -404,6 +404,15 @@ def test_a_late_report_joins_an_older_event_only_when_it_plainly_tells_of_it(
         assert choice.best is not None and "a late report" in choice.best.explain()
 
 
+def test_a_late_report_of_an_act_may_join_an_event_whose_reports_name_none() -> None:
+    """No act named by the event: nothing for the late report's act to disagree with."""
+    verbless = Candidate(5, [_late(date(2021, 12, 9), None, "londr", angle=0)])
+    assert choose_late(_late(date(2021, 12, 27), "decide", "londr"), [verbless], SETTINGS).event_id
+    filed = Candidate(5, [_late(date(2021, 12, 9), "file", "londr", angle=0)])
+    late = _late(date(2021, 12, 27), "decide", "londr")
+    assert choose_late(late, [filed], SETTINGS).event_id is None
+
+
 def test_a_late_report_naming_another_day_for_its_act_is_another_development() -> None:
     dated = Report(
         vector=_vector(0.3),
