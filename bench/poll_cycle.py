@@ -12,7 +12,7 @@ seeded 100-300 ms latency, and measures, on the same feeds and the same bytes:
                  parser casewatch itself uses on these feeds, so (c)/(d') is the honest floor
   (e) unchanged: the next casewatch cycle, every feed answering 304 to If-None-Match
   (e0) the same:  one more unchanged cycle without conditional slots (conditional_concurrency
-                 0: revalidations share `concurrency`, as before eb5afe7); (e) and (e0) take
+                 0: revalidations share `concurrency`, as before c803d68); (e) and (e0) take
                  turns going first
 
 Run: .venv/bin/python bench/poll_cycle.py [--quick] [--repeats 3] [--profile]
@@ -393,7 +393,8 @@ def main() -> None:
         f"{args.feeds} RSS 2.0 feeds, {expected} entries, {sum(map(len, bodies)) / 1e6:.1f} MB;"
         f" {args.hosts} loopback ports; latency {args.latency[0]:g}-{args.latency[1]:g} s per"
         f" response (seeded per feed); rules: {rules}; reader workers: {args.workers};"
-        f" casewatch fetch: concurrency {fetch.concurrency}, {fetch.per_host} per host,"
+        f" casewatch fetch: concurrency {fetch.concurrency} (+ {fetch.conditional_concurrency}"
+        f" conditional), {fetch.per_host} per host,"
         f" total_timeout {timeout:g} s, {workers} parse worker process(es)"
     )
     variants = {
@@ -551,6 +552,14 @@ def main() -> None:
     print(
         f"latency alone: {args.feeds} responses x {mean:.2f} s = {args.feeds * mean:.0f} s in"
         f" sequence, {args.feeds * mean / fetch.concurrency:.1f} s at {fetch.concurrency} at once"
+    )
+    revalidating = min(
+        fetch.conditional_concurrency or fetch.concurrency, args.hosts * fetch.per_host
+    )
+    print(
+        f"(e)'s floor: {args.feeds * mean / revalidating:.2f} s at {revalidating} conditional"
+        f" requests at once (conditional slots, or {fetch.per_host} per host x {args.hosts});"
+        f" (e0)'s: {args.feeds * mean / min(fetch.concurrency, args.hosts * fetch.per_host):.2f} s"
     )
     if profile_rows:
         print()
