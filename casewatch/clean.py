@@ -470,9 +470,12 @@ _SIMPLE_INLINE = frozenset((
     "sub", "sup", "code",
 ))  # fmt: skip
 _SIMPLE_VOID = frozenset(("br", "hr"))
-_SIMPLE_ATTRIBUTES = frozenset(
-    ("href", "target", "title", "color", "face", "size", "lang", "dir", "datetime", "id", "rel")
-)
+# What a class names when _NOISE would remove its element (any case: a document without a
+# doctype matches classes regardless of case).
+_NOISE_CLASS_PARTS = (
+    "share", "social", "subscribe", "newsletter", "byline", "credit", "caption", "related",
+    "author", "advert", "promo", "feedflare",
+)  # fmt: skip
 _HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
 # A text and the tag after it (or the text's end): findall reads the markup as a list of these.
 _SIMPLE_TOKEN = re.compile(
@@ -609,12 +612,16 @@ def _simple_links_dropped(parts: list[str], spans: list[tuple[str, int, int]]) -
 
 
 def _simple_attributes(attributes: str) -> bool:
+    """Whether no noise selector can read these attributes: only class and rel are read."""
     for found in _SIMPLE_ATTRIBUTE.finditer(attributes):
         name = found.group(1).lower()
-        if name not in _SIMPLE_ATTRIBUTES:
-            return False  # class, style, src ...: noise selectors read some; the tree decides
-        value = found.group(2) or found.group(3) or found.group(4) or ""
-        if name == "rel" and "author" in value.lower():
+        if name not in ("class", "rel"):
+            continue
+        value = (found.group(2) or found.group(3) or found.group(4) or "").lower()
+        if "&" in value:
+            return False  # a reference could spell what a selector looks for
+        parts = _NOISE_CLASS_PARTS if name == "class" else ("author",)
+        if any(part in value for part in parts):
             return False
     return True
 

@@ -378,6 +378,10 @@ SIMPLE_MARKUP = {
     "line breaks and a rule": "One<br>Two<br />Three<hr>Four",
     "a list of text items": "<ul><li>One point.</li><li>Another <em>point</em>.</li></ul>",
     "a link around a paragraph": '<a href="/a"><p>Read more</p></a><p>' + STORY + "</p>",
+    "classes no noise selector reads": (
+        '<div class="entry-content"><p class="lead" style="x">' + STORY + "</p>"
+        '<p><a class="more-link" rel="nofollow" href="/a">Continue reading</a></p></div>'
+    ),
 }
 NOT_SIMPLE_MARKUP = {
     "a block inside a paragraph": "<p>One<div>Two</div></p>",
@@ -388,6 +392,10 @@ NOT_SIMPLE_MARKUP = {
     "a heading inside a heading": "<h2>One<h3>Two</h3></h2>",
     "a classed element": '<p class="byline">By Jane Doe</p><p>' + STORY + "</p>",
     "an author link": '<p><a rel="author" href="/jane">Jane Doe</a></p>',
+    "an author link spelled with a reference": '<p><a rel="&#97;uthor" href="/j">Jane</a></p>',
+    "a share block": '<div class="post-share">Share</div><p>' + STORY + "</p>",
+    "a feedflare block in capitals": '<div class="FeedFlare"><a href="/x">Email</a></div>',
+    "a class spelled with a reference": '<div class="s&#104;are">Share</div>',
     "an image": '<p><img src="https://x.example/a.jpg"/></p><p><em>A caption.</em></p>',
     "a comment": "<p>One<!-- two --></p>",
     "a self-closed paragraph": "<p/>One",
@@ -448,9 +456,9 @@ def _random_markup(rng: random.Random, depth: int = 0) -> str:
     odd_tags = ["h2", "h3", "img", "figure", "aside", "hr", "table", "td", "q", "small", "script"]
     attributes = [
         "", "", "", "", ' href="https://x.example/a?b=1&amp;c=2"', " target=_blank",
-        ' rel="nofollow"', ' color="#6f6f6f"', " title='a>b'",
+        ' rel="nofollow"', ' color="#6f6f6f"', " title='a>b'", ' class="entry"', " style='x'",
     ]  # fmt: skip
-    odd_attributes = [' class="share-box"', ' rel="author"', ' style="x"']
+    odd_attributes = [' class="share-box"', ' rel="author"', ' class="Related"', " class=x&#97;"]
     odd = rng.random() < 0.1
     if depth > 3 or rng.random() < 0.35:
         pool = odd_texts if odd else texts
