@@ -59,24 +59,23 @@ def every_kind(app: App) -> int:
     return int(dest["id"])
 
 
-def rows_of(app: App, dest: int) -> list[tuple[str, str]]:
+def _outbox(app: App, dest: int, where: str, order: str) -> list[tuple[str, str]]:
     found = rows(
         app.db,
-        "SELECT kind, ref FROM outbox WHERE destination_id = ? AND kind IN ('alert', 'update')"
-        " ORDER BY id",
+        f"SELECT kind, ref FROM outbox WHERE destination_id = ? AND {where} ORDER BY {order}",
         (dest,),
     )
     return [(r["kind"], r["ref"]) for r in found]
+
+
+def rows_of(app: App, dest: int) -> list[tuple[str, str]]:
+    """The alerts and edits queued for a destination, in the order they were queued."""
+    return _outbox(app, dest, "kind IN ('alert', 'update')", "id")
 
 
 def pending_of(app: App, dest: int) -> list[tuple[str, str]]:
-    found = rows(
-        app.db,
-        "SELECT kind, ref FROM outbox WHERE destination_id = ? AND delivered_at IS NULL"
-        " ORDER BY ref",
-        (dest,),
-    )
-    return [(r["kind"], r["ref"]) for r in found]
+    """What is still to be delivered to a destination, by reference."""
+    return _outbox(app, dest, "delivered_at IS NULL", "ref")
 
 
 def story_of_title(app: App, title: str) -> int:
