@@ -404,7 +404,7 @@ def _cached_config(digest: str) -> Config | None:
     try:
         blob = _cache_file(digest).read_bytes()
         config = _ConfigUnpickler(blob).load()
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+    except Exception:  # a damaged file can make pickle raise anything: MemoryError, OverflowError
         return None
     return config if isinstance(config, Config) else None
 

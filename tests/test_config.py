@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -257,6 +258,21 @@ def test_a_broken_cache_file_is_ignored(tmp_path: Path, cache_home: Path) -> Non
     for cached in cache_home.glob("config-*.pickle"):
         cached.write_bytes(cached.read_bytes()[:40])  # cut short
 
+    assert load_config(path).case.name == "Test case"
+
+
+def test_a_damaged_cache_file_that_makes_the_unpickler_fail_oddly_is_ignored(
+    tmp_path: Path, cache_home: Path
+) -> None:
+    """A damaged length field makes pickle raise MemoryError, not UnpicklingError."""
+    path = tmp_path / "feeds.yaml"
+    path.write_text(GOOD)
+    load_config(path)
+    damaged = b"\x80\x05\x8e" + struct.pack("<Q", 2**62) + b"x"  # BINBYTES8 of 4 EiB
+    with pytest.raises(MemoryError):
+        pickle.loads(damaged)
+    for cached in cache_home.glob("config-*.pickle"):
+        cached.write_bytes(damaged)
     assert load_config(path).case.name == "Test case"
 
 
