@@ -8,7 +8,7 @@ import gzip
 import hashlib
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -333,68 +333,79 @@ async def test_per_host_concurrency_bound_holds(feed_server: FeedServer) -> None
     assert feed_server.max_in_flight == 2
 
 
-async def test_global_concurrency_bound_holds_across_hosts(feed_server: FeedServer) -> None:
-    active = 0
-    peak = 0
-
-    async def counted(request: web.Request) -> web.StreamResponse:
-        nonlocal active, peak
-        active += 1
-        peak = max(peak, active)
-        try:
-            await asyncio.sleep(0.1)
-            return web.Response(body=FEED, content_type="application/rss+xml")
-        finally:
-            active -= 1
-
-    other = FeedServer()
-    await other.start()
+@pytest.fixture
+async def other_server() -> AsyncIterator[FeedServer]:
+    """A second loopback host, for the bounds that hold across hosts."""
+    server = FeedServer()
+    await server.start()
     try:
-        urls = [feed_server.route("/c", counted), other.route("/c", counted)]
-        async with Fetcher(quick(per_host=4, concurrency=3)) as f:
-            results = await asyncio.gather(*(f.fetch(urls[i % 2]) for i in range(10)))
+        yield server
     finally:
-        await other.stop()
+        await server.stop()
+
+
+class InFlight:
+    """Requests in flight at once across every route it answers, and their peak."""
+
+    def __init__(self) -> None:
+        self.active = 0
+        self.peak = 0
+
+    def answering(
+        self, answer: Callable[[web.Request], web.StreamResponse]
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """A handler that holds each request 0.1 s, counted, then gives `answer`'s response."""
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+            try:
+                await asyncio.sleep(0.1)
+                return answer(request)
+            finally:
+                self.active -= 1
+
+        return handle
+
+
+async def test_global_concurrency_bound_holds_across_hosts(
+    feed_server: FeedServer, other_server: FeedServer
+) -> None:
+    flight = InFlight()
+    counted = flight.answering(
+        lambda _: web.Response(body=FEED, content_type="application/rss+xml")
+    )
+    urls = [feed_server.route("/c", counted), other_server.route("/c", counted)]
+    async with Fetcher(quick(per_host=4, concurrency=3)) as f:
+        results = await asyncio.gather(*(f.fetch(urls[i % 2]) for i in range(10)))
     assert all(r.ok for r in results)
-    assert peak == 3
-    assert feed_server.max_in_flight <= 3 and other.max_in_flight <= 3
+    assert flight.peak == 3
+    assert feed_server.max_in_flight <= 3 and other_server.max_in_flight <= 3
 
 
 async def test_conditional_requests_are_in_flight_beyond_concurrency_within_per_host(
-    feed_server: FeedServer,
+    feed_server: FeedServer, other_server: FeedServer
 ) -> None:
     """Revalidations mostly come back 304 without a body: they have slots of their own."""
-    active = 0
-    peak = 0
 
-    async def revalidated(request: web.Request) -> web.StreamResponse:
-        nonlocal active, peak
-        active += 1
-        peak = max(peak, active)
-        try:
-            await asyncio.sleep(0.1)
-            if request.headers.get("If-None-Match") == '"v1"':
-                return web.Response(status=304, headers={"ETag": '"v1"'})
-            return web.Response(body=FEED, content_type="application/rss+xml")
-        finally:
-            active -= 1
+    def revalidate(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return web.Response(status=304, headers={"ETag": '"v1"'})
+        return web.Response(body=FEED, content_type="application/rss+xml")
 
-    other = FeedServer()
-    await other.start()
-    try:
-        urls = [feed_server.route("/r", revalidated), other.route("/r", revalidated)]
-        settings = quick(per_host=4, concurrency=1, conditional_concurrency=6)
-        async with Fetcher(settings) as f:
-            results = await asyncio.gather(*(f.fetch(urls[i % 2], etag='"v1"') for i in range(12)))
-            revalidating_peak, peak = peak, 0
-            plain = await asyncio.gather(*(f.fetch(urls[i % 2]) for i in range(4)))
-    finally:
-        await other.stop()
+    flight = InFlight()
+    revalidated = flight.answering(revalidate)
+    urls = [feed_server.route("/r", revalidated), other_server.route("/r", revalidated)]
+    settings = quick(per_host=4, concurrency=1, conditional_concurrency=6)
+    async with Fetcher(settings) as f:
+        results = await asyncio.gather(*(f.fetch(urls[i % 2], etag='"v1"') for i in range(12)))
+        revalidating_peak, flight.peak = flight.peak, 0
+        plain = await asyncio.gather(*(f.fetch(urls[i % 2]) for i in range(4)))
     assert all(r.ok and r.not_modified for r in results)
     assert all(r.ok and r.body == FEED for r in plain)
     assert revalidating_peak == 6  # not held to concurrency=1
-    assert feed_server.max_in_flight <= 4 and other.max_in_flight <= 4  # per host, as always
-    assert peak == 1  # requests without validators keep to concurrency
+    assert feed_server.max_in_flight <= 4 and other_server.max_in_flight <= 4  # per host, as always
+    assert flight.peak == 1  # requests without validators keep to concurrency
 
 
 async def test_without_conditional_slots_revalidations_share_concurrency(

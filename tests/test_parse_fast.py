@@ -66,6 +66,17 @@ def both(body: bytes, content_type: str | None, url: str = URL) -> tuple[object,
     return slow, fast
 
 
+def assert_item_goes_to_feedparser(item: str, why: str) -> None:
+    """An RSS item holding `item` is given to feedparser for `why`, and reads the same."""
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item>'
+        f"<link>https://a.example/1</link>{item}</item></channel></rss>"
+    ).encode()
+    assert fast_path(body)[1] == why
+    slow, fast = both(body, None)
+    assert fast == slow
+
+
 @pytest.mark.parametrize("content_type", CONTENT_TYPES)
 @pytest.mark.parametrize("path", XML_FIXTURES, ids=lambda p: str(p.relative_to(FEEDS)))
 def test_every_fixture_parses_the_same_through_both_paths(
@@ -188,13 +199,7 @@ def test_links_to_internal_hosts_are_kept_as_feedparser_keeps_them(link: str) ->
     ],
 )
 def test_entries_the_fast_parser_would_cut_short_go_to_feedparser(item: str, why: str) -> None:
-    body = (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item>'
-        f"<link>https://a.example/1</link>{item}</item></channel></rss>"
-    ).encode()
-    assert fast_path(body)[1] == why
-    slow, fast = both(body, None)
-    assert fast == slow
+    assert_item_goes_to_feedparser(item, why)
 
 
 def test_atom_feed_author_is_not_given_to_entries_without_their_own() -> None:
@@ -386,13 +391,7 @@ def test_an_interrupt_is_not_taken_for_a_fast_parser_failure(
 )
 def test_markup_inside_text_fields_goes_to_feedparser(item: str, why: str) -> None:
     # feedparser reads the markup as part of the text; feedparser-rs stops at it.
-    body = (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item>'
-        f"<link>https://a.example/1</link>{item}</item></channel></rss>"
-    ).encode()
-    assert fast_path(body)[1] == why
-    slow, fast = both(body, None)
-    assert fast == slow
+    assert_item_goes_to_feedparser(item, why)
 
 
 def test_a_document_feedparser_itself_fails_on_is_a_one_line_error() -> None:
