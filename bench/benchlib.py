@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -38,6 +39,7 @@ if str(REPO) not in sys.path:
 from casewatch import dedup  # noqa: E402
 from casewatch.config import Config, load_config  # noqa: E402
 from casewatch.model import Entry  # noqa: E402
+from casewatch.validation import validate  # noqa: E402
 from storage import open_store  # noqa: E402
 from storage.timeutil import iso  # noqa: E402
 
@@ -593,10 +595,10 @@ def bench_config(sources: list[dict[str, Any]], *, rules: str = "feeds") -> Conf
     """
     if rules == "feeds":
         base = load_config(REPO / "feeds.yaml")
-        data = base.model_dump(mode="python")
+        data = dataclasses.asdict(base)
         data["sources"] = sources
         data["timeline"] = []
-        return Config.model_validate(data)
+        return validate(Config, data)
     if rules == "tests":
         from tests.casewatch_helpers import make_config
 

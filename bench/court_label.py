@@ -30,6 +30,7 @@ if str(REPO) not in sys.path:
 from ruamel.yaml import YAML  # noqa: E402
 
 from casewatch.relevance import RelevanceSettings, RuleEngine  # noqa: E402
+from casewatch.validation import validate  # noqa: E402
 
 DEFAULT_SET = REPO / "tests" / "fixtures" / "developments.yaml"
 OLD_COURT_GROUPS = ["icc", "icc_abbr", "legal"]  # the rule before issue 11
@@ -86,9 +87,9 @@ def main() -> int:
     args = ap.parse_args()
     yaml = YAML(typ="safe")
     relevance = yaml.load(args.config.read_text(encoding="utf-8"))["relevance"]
-    now = RuleEngine(RelevanceSettings.model_validate(relevance))
+    now = RuleEngine(validate(RelevanceSettings, relevance))
     before = {**relevance, "court_groups": OLD_COURT_GROUPS, "court_acts": [], "court_unless": []}
-    old = RuleEngine(RelevanceSettings.model_validate(before))
+    old = RuleEngine(validate(RelevanceSettings, before))
     rows = reports(yaml.load(args.set.read_text(encoding="utf-8")))
     tallies = {"before": Tally(), "after": Tally()}
     misses = []

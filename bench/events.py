@@ -12,6 +12,7 @@ Run: .venv/bin/python bench/events.py [--archive 10000,1000000] [--explain] [--h
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
@@ -219,7 +220,7 @@ def main() -> None:
         f" English ({', '.join(f'{k} {v}' for k, v in languages.most_common())});"
         f" {len(result.near_misses)} near-miss pairs"
     )
-    print(f"settings: {settings.model_dump()}")
+    print(f"settings: {dataclasses.asdict(settings)}")
     print()
     joined, could = result.cross_language()
     apart = sum(not result.together(a, b) for a, b, _ in result.near_misses)

@@ -37,6 +37,7 @@ import argparse
 import asyncio
 import concurrent.futures
 import cProfile
+import dataclasses
 import faulthandler
 import functools
 import io
@@ -183,11 +184,11 @@ async def casewatch_cycles(
     sources = [{"name": f"Outlet {i}", "url": url} for i, url in enumerate(urls)]
     cfg = benchlib.bench_config(sources, rules=rules)
     if total_timeout is not None:
-        fetch = cfg.fetch.model_copy(update={"total_timeout": total_timeout})
-        cfg = cfg.model_copy(update={"fetch": fetch})
+        fetch = dataclasses.replace(cfg.fetch, total_timeout=total_timeout)
+        cfg = dataclasses.replace(cfg, fetch=fetch)
     if parse_workers is not None:
-        defaults = cfg.defaults.model_copy(update={"parse_workers": parse_workers})
-        cfg = cfg.model_copy(update={"defaults": defaults})
+        defaults = dataclasses.replace(cfg.defaults, parse_workers=parse_workers)
+        cfg = dataclasses.replace(cfg, defaults=defaults)
     clock = FakeClock(benchlib.BENCH_NOW)
     async with open_app(cfg, workdir / "casewatch.db", clock=clock, rng=random.Random(7)) as app:
         app.ensure_console_destinations()
@@ -216,8 +217,8 @@ async def _cycle_without_slots(
     """An unchanged cycle as before conditional slots: revalidations within `concurrency`."""
     monitor, fetcher = app.monitor, app.fetcher
     before, slots = monitor.config, fetcher._conditional
-    fetch = before.fetch.model_copy(update={"conditional_concurrency": 0})
-    monitor.config = before.model_copy(update={"fetch": fetch})
+    fetch = dataclasses.replace(before.fetch, conditional_concurrency=0)
+    monitor.config = dataclasses.replace(before, fetch=fetch)
     fetcher._conditional = None
     try:
         clock.advance(before.defaults.interval * 1.2)

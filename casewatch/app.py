@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import signal
@@ -334,11 +335,10 @@ async def open_app(
     """Open everything a command needs, close it all on the way out."""
     cfg = config if isinstance(config, Config) else load_config(config)
     if interval_override is not None:
-        cfg = cfg.model_copy(
-            update={"defaults": cfg.defaults.model_copy(update={"interval": interval_override})}
-        )
-        cfg = cfg.model_copy(
-            update={"sources": [s.model_copy(update={"interval": None}) for s in cfg.sources]}
+        cfg = dataclasses.replace(
+            cfg,
+            defaults=dataclasses.replace(cfg.defaults, interval=interval_override),
+            sources=[dataclasses.replace(s, interval=None) for s in cfg.sources],
         )
     clock = clock or SystemClock()
     db = open_store(db_path)

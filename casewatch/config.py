@@ -1,8 +1,11 @@
-"""feeds.yaml: pydantic models, and loading that reports every error with file, line and field."""
+"""feeds.yaml: its types (frozen dataclasses, checked by pydantic when a file is parsed), and
+loading that reports every error with file, line and field."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib.util
 import io
 import logging
 import math
@@ -10,29 +13,20 @@ import os
 import pickle
 import re
 import sys
+import typing
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import pydantic
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
 
 from casewatch.cachedir import cache_dir
 from casewatch.events import EventSettings
 from casewatch.fetch import FetchSettings
 from casewatch.pages import PageSelectors
 from casewatch.patterns import LazyPattern
-from casewatch.relevance import RelevanceSettings, SourceRelevance
+from casewatch.relevance import RelevanceSettings, Rule, SourceRelevance, Veto
+from casewatch.validation import FORBID_EXTRA, After, Before, Limits, validate
 
 log = logging.getLogger(__name__)
 
@@ -59,49 +53,54 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+Duration = Annotated[float, Before(parse_duration)]
 
 
-class _Strict(BaseModel):
-    # defer_build: a model's validator is built when it first validates, not when its class is
-    # made; a config read from the cache (`load_config`) never validates (issue 9: start-up).
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+NonEmpty = Annotated[str, Limits(min_length=1)]
 
 
-class CaseInfo(_Strict):
-    name: str = Field(min_length=1)
+@dataclass(frozen=True, kw_only=True)
+class CaseInfo:
+    __pydantic_config__ = FORBID_EXTRA
+
+    name: NonEmpty
     short: str | None = None
     description: str = ""
     # Words every story of the case contains: removed before titles are compared across
     # outlets, else every headline of the case would look alike.
-    vocabulary: list[str] = Field(default_factory=list)
+    vocabulary: list[str] = field(default_factory=list)
     # Outlets of this case (its NGOs, courts, regional papers) that may end a headline
     # ("... - World Uyghur Congress"); cut off before headlines are compared, like the
     # well-known outlets (Reuters, BBC ...) the code knows already.
-    outlets: list[str] = Field(default_factory=list)
+    outlets: list[str] = field(default_factory=list)
     search_url: str | None = None
     # Entry dates before this day (default 1990-01-01) or more than a day ahead of now are a
     # feed's mistake (0001, 1970, 2099): the entry is stored and shown as undated.
     start: date | None = None
 
 
-class Defaults(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class Defaults:
+    __pydantic_config__ = FORBID_EXTRA
+
     interval: Duration = 1800.0
     # An entry first seen later than this after its publication date is stored but not alerted
     # (a feed re-surfacing an old article is not news).
     alert_max_age: Duration = 14 * 86400.0
     # Consecutive failures before admins are told a source is failing.
-    failing_after: int = Field(default=3, ge=1)
+    failing_after: Annotated[int, Limits(ge=1)] = 3
     # Worker processes that parse feeds, so parsing a big cycle runs beside ingesting it on
     # another core; 0 parses in a thread of the bot's own process.
-    parse_workers: int = Field(default=1, ge=0, le=16)
+    parse_workers: Annotated[int, Limits(ge=0, le=16)] = 1
     # Headlines (and near-duplicate texts) join a story only if it was seen this recently.
     story_window: Duration = 30 * 86400.0
     # A source with no new entry for this long is reported stale in `sources`.
     stale_after: Duration = 30 * 86400.0
 
 
-def _check_tz(value: str) -> str:
+def _check_tz(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a time zone name like Europe/Paris, got {value!r}")
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -118,12 +117,15 @@ def _check_hhmm(value: str) -> str:
     return f"{int(m.group(1)):02d}:{m.group(2)}"
 
 
-TimeZoneName = Annotated[str, BeforeValidator(_check_tz)]
-ClockTime = Annotated[str, BeforeValidator(_check_hhmm)]
+TimeZoneName = Annotated[str, Before(_check_tz)]
+ClockTime = Annotated[str, Before(_check_hhmm)]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
-class DigestSettings(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class DigestSettings:
+    __pydantic_config__ = FORBID_EXTRA
+
     frequency: Literal["daily", "weekly"] = "daily"
     time: ClockTime = "08:00"
     timezone: TimeZoneName = "UTC"
@@ -131,12 +133,23 @@ class DigestSettings(_Strict):
     empty: Literal["skip", "say"] = "skip"
     # Stories listed in full in one digest (court first, most covered first); the rest are
     # counted. Every one of them was an alert already: a digest is for reading in a minute.
-    max_stories: int = Field(25, ge=1, le=200)
+    max_stories: Annotated[int, Limits(ge=1, le=200)] = 25
     console: bool = True  # print digests in console mode
 
 
-class SourceConfig(_Strict):
-    name: str = Field(min_length=1, max_length=100)
+def _one_outlet(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.strip():
+        raise ValueError("publisher must name an outlet, got only spaces")
+    return " ".join(value.split())
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceConfig:
+    __pydantic_config__ = FORBID_EXTRA
+
+    name: Annotated[str, Limits(min_length=1, max_length=100)]
     url: str
     kind: Literal["news", "court"] = "news"
     format: Literal["feed", "page", "search"] = "feed"
@@ -148,52 +161,46 @@ class SourceConfig(_Strict):
     # The outlet that writes this feed's reports, for feeds whose items do not say (an item's
     # own credit wins: a wire named in the text, Google's <source>, Bing's <News:Source>). Two
     # feeds of one outlet with the same publisher count as one outlet in a story.
-    publisher: str | None = Field(None, min_length=1, max_length=100)
+    publisher: Annotated[str | None, Limits(min_length=1, max_length=100), After(_one_outlet)] = (
+        None
+    )
     confidence: Literal["high", "medium-high", "medium", "low", "unconfirmed"] | None = None
     note: str | None = None
     language: str | None = None
 
-    @model_validator(mode="after")
-    def _page_needs_selectors(self) -> SourceConfig:
+    def __post_init__(self) -> None:
         if not re.match(r"^https?://[^/\s]+", self.url):
             raise ValueError(f"url must be an http(s) address, got {self.url!r}")
         if self.format == "page" and self.page is None:
             raise ValueError("format: page needs `page:` selectors (entries, title, link, date)")
         if self.format != "page" and self.page is not None:
             raise ValueError("`page:` selectors only apply to format: page")
-        return self
-
-    @field_validator("publisher")
-    @classmethod
-    def _publisher_names_an_outlet(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not value.strip():
-            raise ValueError("publisher must name an outlet, got only spaces")
-        return " ".join(value.split())
 
 
-class TimelineEvent(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class TimelineEvent:
+    __pydantic_config__ = FORBID_EXTRA
+
     date: date
-    title: str = Field(min_length=1, max_length=300)
+    title: Annotated[str, Limits(min_length=1, max_length=300)]
     url: str | None = None
     kind: str = "news"
 
 
-class Config(_Strict):
-    case: CaseInfo
-    # Factories, not instances: making an instance here would build its validator at import.
-    defaults: Defaults = Field(default_factory=Defaults)
-    fetch: FetchSettings = Field(default_factory=FetchSettings)
-    events: EventSettings = Field(default_factory=EventSettings)
-    relevance: RelevanceSettings
-    digest: DigestSettings = Field(default_factory=DigestSettings)
-    sources: list[SourceConfig] = Field(default_factory=list)
-    timeline: list[TimelineEvent] = Field(default_factory=list)
-    _by_url: tuple[list[SourceConfig], dict[str, SourceConfig]] | None = PrivateAttr(None)
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    __pydantic_config__ = FORBID_EXTRA
 
-    @model_validator(mode="after")
-    def _unique_sources(self) -> Config:
+    case: CaseInfo
+    defaults: Defaults = field(default_factory=Defaults)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    events: EventSettings = field(default_factory=EventSettings)
+    relevance: RelevanceSettings
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    sources: list[SourceConfig] = field(default_factory=list)
+    timeline: list[TimelineEvent] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
         seen_names: dict[str, int] = {}
         seen_urls: dict[str, int] = {}
         for i, s in enumerate(self.sources):
@@ -213,20 +220,24 @@ class Config(_Strict):
                     self.relevance.with_source(s.rules)
                 except ValueError as exc:
                     raise ValueError(f"sources[{i}]: rules: {exc}") from exc
-        return self
 
     def interval_for(self, source: SourceConfig) -> float:
         return source.interval or self.defaults.interval
 
     def source_by_url(self, url: str) -> SourceConfig | None:
         # Asked once per source per cycle: an index keeps a 10,000-source cycle linear. It is
-        # keyed on the list itself, because model_copy(update=...) swaps the list and keeps
-        # private attributes.
-        cached = self._by_url
+        # kept beside the fields (not one of them: not compared, copied or cached), and keyed
+        # on the list itself in case someone swaps the list.
+        cached: tuple[list[SourceConfig], dict[str, SourceConfig]] | None
+        cached = self.__dict__.get("_by_url")
         if cached is None or cached[0] is not self.sources:
             cached = (self.sources, {s.url: s for s in self.sources})
-            self._by_url = cached
+            object.__setattr__(self, "_by_url", cached)
         return cached[1].get(url)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickle keeps (the config cache): the fields, not the index by URL."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
 class ConfigError(Exception):
@@ -264,6 +275,29 @@ def _field(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+# pydantic's words for a dataclass's errors, put as it puts a model's (the messages feeds.yaml's
+# users and tests know).
+_MESSAGES = {
+    "unexpected_keyword_argument": "unknown key (check the spelling; unknown keys are errors)",
+    "missing_keyword_only_argument": "Field required",
+    "missing_argument": "Field required",
+    "dataclass_type": "Input should be a valid dictionary or instance of {kind}",
+    "dataclass_args_type": "Input should be a valid dictionary or instance of {kind}",
+}
+
+
+def _kind_at(loc: tuple[int | str, ...]) -> str:
+    """The name of the config type expected at `loc` (`sources`, 3 -> SourceConfig)."""
+    kind: Any = Config
+    for part in loc:
+        if isinstance(part, str):  # a list's index keeps the type of its items
+            todo = [typing.get_type_hints(kind)[part]]
+            while todo and not dataclasses.is_dataclass(todo[0]):
+                todo.extend(get_args(todo.pop(0)))  # list[X], X | None, Annotated[X, ...]
+            kind = todo[0] if todo else kind
+    return getattr(kind, "__name__", str(kind))
+
+
 def _plain(node: Any) -> Any:
     if isinstance(node, dict):
         return {str(k): _plain(v) for k, v in node.items()}
@@ -276,8 +310,8 @@ def load_config(path: str | Path) -> Config:
     """Read and validate a config file; raise ConfigError listing every problem.
 
     A valid file's validated config is cached by content (see `_cached_config`): parsing YAML
-    with the line numbers that errors need costs about 0.3 s, and validating builds pydantic's
-    validators; the cached copy takes a millisecond.
+    with the line numbers that errors need costs about 0.3 s, and validating imports pydantic
+    and builds its validators; the cached copy takes a millisecond.
     """
     path = Path(path)
     try:
@@ -322,15 +356,19 @@ def _parse(text: str, *, name: str) -> Config:
             [f"{name}:1: the file must be a mapping with case:, relevance:, sources:"]
         )
     plain = _plain(tree)
+    from pydantic import ValidationError
+
     try:
-        return Config.model_validate(plain)
+        return validate(Config, plain)
     except ValidationError as exc:
         errors = []
         for err in exc.errors():
             loc = tuple(err["loc"])
             msg = err["msg"]
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key (check the spelling; unknown keys are errors)"
+            if err["type"] in _MESSAGES:
+                msg = _MESSAGES[err["type"]]
+                if "{kind}" in msg:
+                    msg = msg.format(kind=_kind_at(loc))
             # Errors raised by a model validator about a list item carry "sources[3]:" text.
             m = re.match(r"^Value error, (\w+)\[(\d+)\]: (.*)$", msg, re.S)
             if m and not loc:
@@ -347,32 +385,41 @@ def _parse(text: str, *, name: str) -> Config:
 # ---------------------------------------------------------------------------------------------
 # The validated-config cache: one pickle per valid config content and version of the models'
 # code, in the user's cache folder. Read back, it is the config itself: nothing is validated
-# again, so pydantic builds no validator at all on a cached start.
+# again, so a cached start does not even import pydantic.
 
-_CACHE_FORMAT = 2  # bump when what is cached changes
+_CACHE_FORMAT = 3  # bump when what is cached changes
 _CACHE_KEEP = 8  # files kept: a few configs (or versions of one) at a time
 
 
-def _models(root: type[BaseModel] = Config) -> set[type[BaseModel]]:
-    """Every model a config is made of (its sections, sources, rules ...)."""
-    found: set[type[BaseModel]] = set()
-    todo: list[Any] = [root]
-    while todo:
-        kind = todo.pop()
-        if isinstance(kind, type) and issubclass(kind, BaseModel):
-            if kind not in found:
-                found.add(kind)
-                todo.extend(field.annotation for field in kind.model_fields.values())
-        else:
-            todo.extend(get_args(kind))  # list[Rule], SourceRelevance | None ...
-    return found
+def _types() -> tuple[type, ...]:
+    """Every type a config is made of (its sections, sources, rules ...): what the cache may
+    hold. A test holds it to every dataclass reachable from `Config`'s fields."""
+    return (
+        Config,
+        CaseInfo,
+        Defaults,
+        DigestSettings,
+        SourceConfig,
+        TimelineEvent,
+        FetchSettings,
+        EventSettings,
+        PageSelectors,
+        RelevanceSettings,
+        SourceRelevance,
+        Rule,
+        Veto,
+    )
 
 
 def _code_version() -> str:
     """What a cached config depends on besides the file: the source of the modules that
-    define its models (their fields, defaults and validators), pydantic and Python."""
-    code = hashlib.sha256(f"{pydantic.VERSION} {sys.version_info[:2]}".encode())
-    for module in sorted({model.__module__ for model in _models()}):
+    define its types (their fields, defaults and checks), pydantic's version and Python's.
+    pydantic itself is not imported: a cached start never needs it."""
+    code = hashlib.sha256(f"{sys.version_info[:2]}".encode())
+    spec = importlib.util.find_spec("pydantic")
+    if spec is not None and spec.origin:
+        code.update(Path(spec.origin).with_name("version.py").read_bytes())
+    for module in sorted({kind.__module__ for kind in _types()}):
         code.update(Path(sys.modules[module].__file__ or "").read_bytes())
     return code.hexdigest()[:16]
 
@@ -382,13 +429,13 @@ def _cache_file(digest: str) -> Path:
 
 
 class _ConfigUnpickler(pickle.Unpickler):
-    """Rebuilds what a config holds (its models, dates) and nothing else: a cache file that
+    """Rebuilds what a config holds (its dataclasses, dates) and nothing else: a cache file that
     names any other class or function is refused, never imported or called."""
 
     def __init__(self, blob: bytes) -> None:
         super().__init__(io.BytesIO(blob))
         self.allowed: dict[tuple[str, str], type] = {
-            (m.__module__, m.__qualname__): m for m in _models()
+            (t.__module__, t.__qualname__): t for t in _types()
         }
         self.allowed |= {("datetime", "date"): date, ("datetime", "datetime"): datetime}
 

@@ -21,12 +21,11 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
-
-import pydantic
+from typing import TYPE_CHECKING, Annotated
 
 from casewatch.patterns import LazyPattern
 from casewatch.text import collapse, fold
+from casewatch.validation import FORBID_EXTRA, Limits
 
 if TYPE_CHECKING:  # numpy is imported by the first comparison: the config imports this module
     import numpy as np
@@ -420,20 +419,23 @@ def event_text(title: str, lead: str, stopwords: frozenset[str]) -> str:
 # -- scoring ----------------------------------------------------------------------------------
 
 
-class EventSettings(pydantic.BaseModel, extra="forbid", frozen=True, defer_build=True):
+@dataclass(frozen=True, kw_only=True)
+class EventSettings:
     """How close two reports must be to be one development (the `events:` section of
     feeds.yaml). The defaults are tuned on tests/fixtures/developments.yaml (bench/events.py)."""
+
+    __pydantic_config__ = FORBID_EXTRA
 
     # false: every relevant story is its own event (one alert per story, no model loaded).
     enabled: bool = True
     # A report further than this from every report of an event starts a new one.
-    window_days: int = pydantic.Field(7, ge=0, le=60)
+    window_days: Annotated[int, Limits(ge=0, le=60)] = 7
     threshold: float = 0.4  # score needed to join
     # A report no event of its window takes may still join an event up to this many days
     # older, as a late report (an op-ed, an analysis weeks after): only when it names the
     # event's act (the one most of its reports name) or none, shares a name with it, and scores
     # `late_margin` above `threshold` (late_days 0: late reports always start an event).
-    late_days: int = pydantic.Field(35, ge=0, le=90)
+    late_days: Annotated[int, Limits(ge=0, le=90)] = 35
     late_margin: float = 0.1
     act_conflict: float = 0.3  # subtracted when the two name different acts
     # ... but only this much for acts one development is often reported as: a court's decision

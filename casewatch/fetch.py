@@ -21,13 +21,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
-
-import pydantic
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from casewatch import USER_AGENT
 from casewatch.clock import Clock, SystemClock
 from casewatch.model import FetchResult
+from casewatch.validation import FORBID_EXTRA, After, Limits
 
 if TYPE_CHECKING:
     import aiohttp
@@ -48,39 +47,39 @@ _CHUNK = 64 * 1024
 Classify = Callable[[str], str | None]
 
 
-class FetchSettings(pydantic.BaseModel, extra="forbid", defer_build=True):
+def _one_line(value: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise ValueError("user_agent must be a single line")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class FetchSettings:
     """Limits and manners for every HTTP fetch (the `fetch:` section of feeds.yaml)."""
 
-    connect_timeout: float = pydantic.Field(10, gt=0, le=300)
-    total_timeout: float = pydantic.Field(30, gt=0, le=3600)
-    max_bytes: int = pydantic.Field(5_000_000, gt=0)
-    max_redirects: int = pydantic.Field(5, ge=0, le=50)
-    concurrency: int = pydantic.Field(128, gt=0, le=10_000)
+    __pydantic_config__ = FORBID_EXTRA
+
+    connect_timeout: Annotated[float, Limits(gt=0, le=300)] = 10
+    total_timeout: Annotated[float, Limits(gt=0, le=3600)] = 30
+    max_bytes: Annotated[int, Limits(gt=0)] = 5_000_000
+    max_redirects: Annotated[int, Limits(ge=0, le=50)] = 5
+    concurrency: Annotated[int, Limits(gt=0, le=10_000)] = 128
     # Conditional requests (ones carrying the source's ETag or Last-Modified) in flight beyond
     # `concurrency`: most come back 304 with no body, so they cost a socket and a wait, and a
     # cycle in which little changed is bound by the servers' latency alone. A changed one reads
     # its body within `concurrency` like any other. 0: they share `concurrency`.
-    conditional_concurrency: int = pydantic.Field(384, ge=0, le=10_000)
-    per_host: int = pydantic.Field(4, gt=0, le=1000)
-    user_agent: str = pydantic.Field(USER_AGENT, min_length=1, max_length=500)
+    conditional_concurrency: Annotated[int, Limits(ge=0, le=10_000)] = 384
+    per_host: Annotated[int, Limits(gt=0, le=1000)] = 4
+    user_agent: Annotated[str, Limits(min_length=1, max_length=500), After(_one_line)] = USER_AGENT
     # Sources added from Discord are refused on internal addresses unless this is true.
     allow_internal: bool = False
 
-    @pydantic.field_validator("user_agent")
-    @classmethod
-    def _one_line(cls, value: str) -> str:
-        if "\r" in value or "\n" in value:
-            raise ValueError("user_agent must be a single line")
-        return value
-
-    @pydantic.model_validator(mode="after")
-    def _connect_within_total(self) -> Self:
+    def __post_init__(self) -> None:
         if self.connect_timeout > self.total_timeout:
             raise ValueError(
                 f"connect_timeout ({self.connect_timeout}s) is longer than "
                 f"total_timeout ({self.total_timeout}s)"
             )
-        return self
 
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")

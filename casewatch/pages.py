@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import codecs
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urldefrag, urljoin, urlsplit
-
-from pydantic import BaseModel, ConfigDict, field_validator
 
 from casewatch.model import Entry, ParseResult
 from casewatch.patterns import LazyPattern
 from casewatch.text import collapse, fold, node_text
+from casewatch.validation import FORBID_EXTRA, After
 
 if TYPE_CHECKING:  # the HTML parser: imported by the first page read, not by `feeds.yaml`
     from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -34,35 +34,37 @@ _BOMS = (
 _CHARSET_PARAM = LazyPattern(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 
 
-class PageSelectors(BaseModel):
+def _selector_compiles(value: str | None) -> str | None:
+    if value is None:
+        return value
+    if not value.strip():
+        raise ValueError("empty CSS selector")
+    from selectolax.lexbor import LexborHTMLParser
+
+    try:
+        LexborHTMLParser("<p></p>").css(value)
+    except Exception as exc:  # selectolax raises its own SelectolaxError
+        raise ValueError(f"invalid CSS selector {value!r}: {exc}") from exc
+    return value
+
+
+Selector = Annotated[str, After(_selector_compiles)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageSelectors:
     """CSS selectors that find the entries of an HTML list page and the fields inside each."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    __pydantic_config__ = FORBID_EXTRA
 
-    entries: str  # each entry of the list, e.g. "ul.press-releases > li"
-    title: str  # inside an entry
-    link: str | None = (
-        None  # inside an entry; default: the title if it is a link, else first a[href]
-    )
+    entries: Selector  # each entry of the list, e.g. "ul.press-releases > li"
+    title: Selector  # inside an entry
+    # inside an entry; default: the title if it is a link, else first a[href]
+    link: Selector | None = None
     link_attr: str = "href"
-    date: str | None = None  # inside an entry; default: the first time[datetime]
+    date: Selector | None = None  # inside an entry; default: the first time[datetime]
     date_attr: str | None = None  # e.g. "datetime"; without `date`, read from the entry itself
-    summary: str | None = None
-
-    @field_validator("entries", "title", "link", "date", "summary")
-    @classmethod
-    def _selector_compiles(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        if not value.strip():
-            raise ValueError("empty CSS selector")
-        from selectolax.lexbor import LexborHTMLParser
-
-        try:
-            LexborHTMLParser("<p></p>").css(value)
-        except Exception as exc:  # selectolax raises its own SelectolaxError
-            raise ValueError(f"invalid CSS selector {value!r}: {exc}") from exc
-        return value
+    summary: Selector | None = None
 
 
 def parse_page(

@@ -20,24 +20,18 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import compress
 from operator import itemgetter
-from typing import Any
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from typing import TYPE_CHECKING, Annotated, Any
 
 from casewatch.model import Match
 from casewatch.patterns import LazyPattern
 from casewatch.text import fold
+from casewatch.validation import FORBID_EXTRA, After, Limits
+
+if TYPE_CHECKING:
+    from pydantic import ValidationInfo
 
 # Scripts written without spaces between words: Han (CJK ideographs and extensions), kana,
 # Hangul. Terms in them match as substrings; text in them never forms part of a "word".
@@ -134,43 +128,47 @@ def _check_groups(groups: dict[str, list[str]]) -> dict[str, list[str]]:
     return groups
 
 
-class Rule(BaseModel):
+NonEmpty = Annotated[str, Limits(min_length=1)]
+
+
+def _needs_a_condition(rule: Rule | Veto) -> None:
+    if not rule.all and not rule.any:
+        raise ValueError(f"rule {rule.name!r} needs `all` or `any` (a list of group names)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule:
     """A scoring rule: fires when its groups are found, and adds `score` (may be negative)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    __pydantic_config__ = FORBID_EXTRA
 
-    name: str = Field(min_length=1)
-    all: list[str] = Field(default_factory=list)  # every one of these groups found
-    any: list[str] = Field(default_factory=list)  # at least one of these groups found
-    none: list[str] = Field(default_factory=list)  # none of these groups found
+    name: NonEmpty
+    all: list[str] = field(default_factory=list)  # every one of these groups found
+    any: list[str] = field(default_factory=list)  # at least one of these groups found
+    none: list[str] = field(default_factory=list)  # none of these groups found
     score: float = 1.0
 
-    @model_validator(mode="after")
-    def _needs_a_condition(self) -> Rule:
-        if not self.all and not self.any:
-            raise ValueError(f"rule {self.name!r} needs `all` or `any` (a list of group names)")
-        return self
+    def __post_init__(self) -> None:
+        _needs_a_condition(self)
 
     def groups(self) -> list[tuple[str, str]]:
         """(field, group) for every group this rule names."""
         return [(f, g) for f in ("all", "any", "none") for g in getattr(self, f)]
 
 
-class Veto(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Veto:
     """A drop or demote rule: fires when its groups are found and none of `unless` is."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    __pydantic_config__ = FORBID_EXTRA
 
-    name: str = Field(min_length=1)
-    all: list[str] = Field(default_factory=list)
-    any: list[str] = Field(default_factory=list)
-    unless: list[str] = Field(default_factory=list)
+    name: NonEmpty
+    all: list[str] = field(default_factory=list)
+    any: list[str] = field(default_factory=list)
+    unless: list[str] = field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _needs_a_condition(self) -> Veto:
-        if not self.all and not self.any:
-            raise ValueError(f"rule {self.name!r} needs `all` or `any` (a list of group names)")
-        return self
+    def __post_init__(self) -> None:
+        _needs_a_condition(self)
 
     def groups(self) -> list[tuple[str, str]]:
         """(field, group) for every group this rule names."""
@@ -191,6 +189,15 @@ def _unknown_groups(
     return list(rules)
 
 
+def _court_groups_known(section: str, names: list[str], groups: dict[str, list[str]]) -> None:
+    for name in names:
+        if name not in groups:
+            raise ValueError(
+                f"{section} names unknown group {name!r} "
+                f"(known groups: {', '.join(sorted(groups)) or 'none'})"
+            )
+
+
 def _unique_names(sections: dict[str, Sequence[Rule | Veto]]) -> None:
     where: dict[str, str] = {}
     for section, rules in sections.items():
@@ -203,57 +210,63 @@ def _unique_names(sections: dict[str, Sequence[Rule | Veto]]) -> None:
             where[rule.name] = section
 
 
-class RelevanceSettings(BaseModel):
+# Checks of one field against the groups checked before it (pydantic's `info.data`); when the
+# groups themselves were invalid, that error is the one reported.
+
+
+def _rules_name_known_groups(rules: list[Rule | Veto], info: ValidationInfo) -> list[Rule | Veto]:
+    groups = info.data.get("groups")
+    if groups is None:
+        return rules
+    return _unknown_groups(info.field_name or "rules", rules, groups)
+
+
+def _court_names_known(names: list[str], info: ValidationInfo) -> list[str]:
+    groups = info.data.get("groups")
+    if groups is not None:
+        _court_groups_known(info.field_name or "court_groups", names, groups)
+    return names
+
+
+Groups = Annotated[dict[str, list[str]], After(_check_groups)]
+CourtGroups = Annotated[list[str], After(_court_names_known, info=True)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RelevanceSettings:
     """The `relevance:` section of feeds.yaml: groups of terms, rules, vetoes, threshold."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    __pydantic_config__ = FORBID_EXTRA
 
-    threshold: float = Field(2.0, gt=0)  # score >= threshold: relevant; 0 < score: context
-    groups: dict[str, list[str]] = Field(default_factory=dict)
-    rules: list[Rule] = Field(default_factory=list)
-    drop: list[Veto] = Field(default_factory=list)  # vetoes: verdict dropped
-    demote: list[Veto] = Field(default_factory=list)  # caps: relevant becomes context
+    threshold: Annotated[float, Limits(gt=0)] = (
+        2.0  # score >= threshold: relevant; 0 < score: context
+    )
+    groups: Groups = field(default_factory=dict)
+    rules: Annotated[list[Rule], After(_rules_name_known_groups, info=True)] = field(
+        default_factory=list
+    )
+    # vetoes: verdict dropped
+    drop: Annotated[list[Veto], After(_rules_name_known_groups, info=True)] = field(
+        default_factory=list
+    )
+    # caps: relevant becomes context
+    demote: Annotated[list[Veto], After(_rules_name_known_groups, info=True)] = field(
+        default_factory=list
+    )
     # The court label (a relevant item that reports an act in a proceeding). With `court_acts`
     # empty, any group of `court_groups` found is enough (the old, loose rule).
-    court_groups: list[str] = Field(default_factory=list)  # a forum or a party is named
-    court_acts: list[str] = Field(default_factory=list)  # an act: filed, ruled, hearing ...
-    court_unless: list[str] = Field(default_factory=list)  # in the title: a feature, a vote ...
+    court_groups: CourtGroups = field(default_factory=list)  # a forum or a party is named
+    court_acts: CourtGroups = field(default_factory=list)  # an act: filed, ruled, hearing ...
+    court_unless: CourtGroups = field(default_factory=list)  # in the title: a feature, a vote ...
 
-    @field_validator("groups")
-    @classmethod
-    def _groups_compile(cls, groups: dict[str, list[str]]) -> dict[str, list[str]]:
-        return _check_groups(groups)
-
-    @field_validator("rules", "drop", "demote")
-    @classmethod
-    def _rules_name_known_groups(
-        cls, rules: list[Rule | Veto], info: ValidationInfo
-    ) -> list[Rule | Veto]:
-        groups = info.data.get("groups")
-        if groups is None:  # the groups themselves were invalid: that error is reported
-            return rules
-        return _unknown_groups(info.field_name or "rules", rules, groups)
-
-    @field_validator("court_groups", "court_acts", "court_unless")
-    @classmethod
-    def _court_groups_known(cls, names: list[str], info: ValidationInfo) -> list[str]:
-        groups = info.data.get("groups")
-        if groups is not None:
-            for name in names:
-                if name not in groups:
-                    raise ValueError(
-                        f"{info.field_name} names unknown group {name!r} "
-                        f"(known groups: {', '.join(sorted(groups)) or 'none'})"
-                    )
-        return names
-
-    @model_validator(mode="after")
-    def _names_unique(self) -> RelevanceSettings:
+    def __post_init__(self) -> None:
         _unique_names({"rules": self.rules, "drop": self.drop, "demote": self.demote})
-        return self
 
     def with_source(self, source: SourceRelevance) -> RelevanceSettings:
-        """These settings with one source's overrides applied; ValueError if they do not fit."""
+        """These settings with one source's overrides applied; ValueError if they do not fit.
+
+        Checked here as feeds.yaml is (the same checks, in the same order, with the same
+        words), without pydantic: a poll with a source's own rules runs this."""
         known = {r.name for r in self.rules} | {r.name for r in (*self.drop, *self.demote)}
         missing = [name for name in source.disable if name not in known]
         if missing:
@@ -267,39 +280,60 @@ class RelevanceSettings(BaseModel):
             groups[name] = groups.get(name, []) + [
                 t for t in terms if t not in groups.get(name, [])
             ]
-        merged: dict[str, Any] = {
-            "threshold": source.threshold if source.threshold is not None else self.threshold,
-            "groups": groups,
+        sections: dict[str, list[Any]] = {
             "rules": [r for r in self.rules if r.name not in off] + list(source.rules),
             "drop": [r for r in self.drop if r.name not in off] + list(source.drop),
             "demote": [r for r in self.demote if r.name not in off] + list(source.demote),
-            "court_groups": list(self.court_groups),
-            "court_acts": list(self.court_acts),
-            "court_unless": list(self.court_unless),
         }
+        problems: list[str] = []
         try:
-            return RelevanceSettings.model_validate(merged)
-        except ValidationError as exc:
-            problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
-            raise ValueError(f"source rules do not fit the case rules: {problems}") from None
+            _check_groups(groups)
+        except ValueError as exc:
+            problems.append(str(exc))
+        else:
+            for section, rules in sections.items():
+                try:
+                    _unknown_groups(section, rules, groups)
+                except ValueError as exc:
+                    problems.append(str(exc))
+            for section, names in (
+                ("court_groups", self.court_groups),
+                ("court_acts", self.court_acts),
+                ("court_unless", self.court_unless),
+            ):
+                try:
+                    _court_groups_known(section, names, groups)
+                except ValueError as exc:
+                    problems.append(str(exc))
+        if not problems:
+            try:
+                return RelevanceSettings(
+                    threshold=source.threshold if source.threshold is not None else self.threshold,
+                    groups=groups,
+                    rules=sections["rules"],
+                    drop=sections["drop"],
+                    demote=sections["demote"],
+                    court_groups=list(self.court_groups),
+                    court_acts=list(self.court_acts),
+                    court_unless=list(self.court_unless),
+                )
+            except ValueError as exc:
+                problems.append(str(exc))
+        raise ValueError(f"source rules do not fit the case rules: {'; '.join(problems)}")
 
 
-class SourceRelevance(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class SourceRelevance:
     """Per-source overrides (a source's `rules:` in feeds.yaml), applied on top of the case's."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    __pydantic_config__ = FORBID_EXTRA
 
-    threshold: float | None = Field(None, gt=0)
-    groups: dict[str, list[str]] = Field(default_factory=dict)  # extra terms, or new groups
-    rules: list[Rule] = Field(default_factory=list)
-    drop: list[Veto] = Field(default_factory=list)
-    demote: list[Veto] = Field(default_factory=list)
-    disable: list[str] = Field(default_factory=list)  # names of case rules switched off here
-
-    @field_validator("groups")
-    @classmethod
-    def _groups_compile(cls, groups: dict[str, list[str]]) -> dict[str, list[str]]:
-        return _check_groups(groups)
+    threshold: Annotated[float | None, Limits(gt=0)] = None
+    groups: Groups = field(default_factory=dict)  # extra terms, or new groups
+    rules: list[Rule] = field(default_factory=list)
+    drop: list[Veto] = field(default_factory=list)
+    demote: list[Veto] = field(default_factory=list)
+    disable: list[str] = field(default_factory=list)  # names of case rules switched off here
 
 
 # --- compiled form ---------------------------------------------------------------------------

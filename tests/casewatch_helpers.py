@@ -12,6 +12,7 @@ from typing import Any
 from casewatch.app import App, open_app
 from casewatch.clock import FakeClock
 from casewatch.config import Config
+from casewatch.validation import validate
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -42,7 +43,7 @@ def make_config(sources: list[dict[str, Any]], **over: Any) -> Config:
         "sources": sources,
     }
     data.update(over)
-    return Config.model_validate(data)
+    return validate(Config, data)
 
 
 @contextlib.asynccontextmanager

@@ -14,6 +14,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from casewatch.relevance import RelevanceSettings, RuleEngine, SourceRelevance
+from casewatch.validation import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 FEEDS = ROOT / "feeds.yaml"
@@ -30,7 +31,7 @@ ROWS: list[dict[str, Any]] = _load(HEADLINES)
 
 @pytest.fixture(scope="module")
 def engine() -> RuleEngine:
-    return RuleEngine(RelevanceSettings.model_validate(CONFIG["relevance"]))
+    return RuleEngine(validate(RelevanceSettings, CONFIG["relevance"]))
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row["id"] for row in ROWS])
@@ -153,7 +154,7 @@ def test_source_is_well_formed(engine: RuleEngine, source: dict[str, Any]) -> No
     else:
         assert "page" not in source, f"{name}: page selectors only go with format: page"
     if "rules" in source:
-        engine.check_source(SourceRelevance.model_validate(source["rules"]))
+        engine.check_source(validate(SourceRelevance, source["rules"]))
 
 
 def test_sources_are_unique() -> None:

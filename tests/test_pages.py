@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from casewatch.pages import PageSelectors, decode_html, parse_date, parse_page
+from casewatch.validation import validate
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 PAGE_URL = "https://www.example.org/en/press/releases"
@@ -215,7 +216,7 @@ def test_empty_body_is_an_error_naming_the_url() -> None:
 def test_selector_that_does_not_compile_is_refused_naming_it(field: str) -> None:
     values = {"entries": "li", "title": "a", field: "div >"}
     with pytest.raises(ValidationError) as raised:
-        PageSelectors(**values)
+        validate(PageSelectors, values)
 
     assert "'div >'" in str(raised.value)
     assert field in str(raised.value)
@@ -223,7 +224,7 @@ def test_selector_that_does_not_compile_is_refused_naming_it(field: str) -> None
 
 def test_unknown_selector_option_is_refused() -> None:
     with pytest.raises(ValidationError, match="headline"):
-        PageSelectors(entries="li", title="a", headline="h2")  # type: ignore[call-arg]
+        validate(PageSelectors, {"entries": "li", "title": "a", "headline": "h2"})
 
 
 @pytest.mark.parametrize(
