@@ -15,6 +15,10 @@ package's version, the resources' identity and this format; it is checked when r
 checksums, its key, what it holds), and one that is missing, partial, corrupt, stale or foreign
 is ignored and written again. A folder that cannot be written only means every process loads
 from the package.
+
+numpy is imported by the functions that compute (in the worker): the bot's process imports this
+module for its jobs' names (`reports`, `embed`) and reads vectors without numpy (`rows`,
+`vector_bytes`).
 """
 
 from __future__ import annotations
@@ -33,13 +37,19 @@ import threading
 import time
 import weakref
 import zlib
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from casewatch.cachedir import cache_dir
+
+if TYPE_CHECKING:  # imported by what computes: the bot's process reads vectors without it
+    from datetime import date
+
+    import numpy as np
+
+    from casewatch.events import Report
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +114,7 @@ def loaded_from() -> str | None:
 
 
 def warm() -> str | None:
-    """Load the model now (a job the event stage submits to the worker early in a cycle, so the
-    load is not on the cycle's last step); where it came from."""
+    """Load the model now (a job that loads it ahead of the first batch); where it came from."""
     _encoder()
     return _source
 
@@ -114,15 +123,48 @@ def embed(texts: list[str]) -> bytes:
     """Unit vectors (float32, `DIM` each) of `texts`, as one bytes blob (cheap to pickle)."""
     if not texts:
         return b""
+    import numpy as np
+
     vectors = np.asarray(_encoder().encode(list(texts)), dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return (vectors / norms).astype(np.float32).tobytes()
 
 
+def reports(stories: list[tuple[str, str, date]], stopwords: frozenset[str]) -> list[Report]:
+    """What event matching reads of each story (headline, lead, day), its vector included:
+    the event stage's job for the worker, which embeds and reads the stories while the bot's
+    process files the cycle's other sources (`casewatch.pipeline.Monitor.file_events`)."""
+    from casewatch import events
+
+    texts = [events.event_text(title, lead, stopwords) for title, lead, _ in stories]
+    made = rows(embed(texts))
+    return [
+        events.report_of(title, lead, day, vector, stopwords)
+        for (title, lead, day), vector in zip(stories, made, strict=True)
+    ]
+
+
 def vectors(blob: bytes) -> np.ndarray:
     """The (n, DIM) float32 array of a blob made by `embed` (or stored vectors joined)."""
+    import numpy as np
+
     return np.frombuffer(blob, dtype=np.float32).reshape(-1, DIM)
+
+
+def rows(blob: bytes) -> list[tuple[float, ...]]:
+    """The vectors of a blob made by `embed` (or stored vectors joined) as tuples of floats,
+    without numpy: what event matching reads (`events.Report`) in the bot's process, which
+    never imports numpy (0.2 s of a `poll --once`)."""
+    flat = array("f", blob)
+    if len(flat) % DIM:
+        raise ValueError(f"a vector blob of {len(blob)} bytes is not a whole number of vectors")
+    return [tuple(flat[start : start + DIM]) for start in range(0, len(flat), DIM)]
+
+
+def vector_bytes(vector: Any) -> bytes:
+    """The bytes `embed` makes of one vector (a row of `vectors` or `rows`), to store it."""
+    return array("f", vector).tobytes()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,6 +225,8 @@ def _key(version: str) -> str:
         st = path.stat()
         parts.append(f"{path.name} {st.st_size} {st.st_mtime_ns}")
     parts.append(f"python {sys.version_info.major}.{sys.version_info.minor}")
+    import numpy as np
+
     parts.append(f"numpy {np.__version__}")
     return "; ".join(parts)
 
@@ -233,6 +277,8 @@ def read_prepared(folder: Path, key: str) -> Any:
 def _open_table(fh: BinaryIO, expected: dict) -> TableRows:
     """The embedding table of an open .npy, after checking its header, size and a sample of its
     bytes against the manifest."""
+    import numpy as np
+
     fd = fh.fileno()
     size = os.fstat(fd).st_size
     if size != expected["size"]:
@@ -264,6 +310,8 @@ class TableRows:
     nearly all of it."""
 
     def __init__(self, fd: int, offset: int, shape: tuple[int, int]) -> None:
+        import numpy as np
+
         self._fd = os.dup(fd)  # its own descriptor: the caller closes its file
         weakref.finalize(self, os.close, self._fd)
         self._offset = offset
@@ -278,6 +326,8 @@ class TableRows:
         return self._used
 
     def __getitem__(self, ids: np.ndarray) -> np.ndarray:
+        import numpy as np
+
         ids = np.asarray(ids)
         slots = self._slot[ids]
         if (slots < 0).any():
@@ -287,6 +337,8 @@ class TableRows:
         return self._rows[slots]
 
     def _read(self, rows: np.ndarray) -> None:
+        import numpy as np
+
         rows = rows[self._slot[rows] < 0]  # another thread may have read some meanwhile
         width = self.shape[1]
         if self._used + len(rows) > len(self._rows):
@@ -350,6 +402,8 @@ def write_prepared(folder: Path, key: str, model: Any) -> TableRows | None:
     a reader sees whole files, and two processes writing at once write the same bytes (a mix
     that did not match would fail the reader's checks, not mislead it).
     """
+    import numpy as np
+
     backend = model._backend
     state = {
         "tokenizer": dict(model._sp.__dict__),

@@ -6,6 +6,7 @@ package and loads with no network: the last test proves it in a process without 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -177,22 +178,40 @@ async def test_a_story_waiting_for_the_event_stage_survives_a_crash(
 
 
 class RecordingExecutor(ThreadPoolExecutor):
-    """The parse worker's stand-in: runs jobs in a thread and remembers what they were."""
+    """The parse worker's stand-in: runs jobs in a thread and remembers what they were (and
+    the texts of the model's batches)."""
 
     def __init__(self) -> None:
         super().__init__(max_workers=1)
         self.jobs: list[str] = []
+        self.embedded: list[list[str]] = []
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        self.jobs.append(getattr(fn, "func", fn).__name__)
+        name = getattr(fn, "func", fn).__name__
+        self.jobs.append(name)
+        if name == "reports":  # the model's job of the event stage: (headline, lead, day)s
+            self.embedded.append([title_lead for *title_lead, _ in fn.args[0]])  # type: ignore[attr-defined]
         return super().submit(fn, *args, **kwargs)
 
 
-async def test_the_worker_loads_the_model_when_the_first_story_waits_for_the_event_stage(
+class FailingModel(RecordingExecutor):
+    """A worker whose sentence model fails every batch (the other jobs run)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if getattr(fn, "func", fn).__name__ == "reports":
+            self.jobs.append("reports")
+            failed: Future[Any] = Future()
+            failed.set_exception(MemoryError("the model could not be loaded"))
+            return failed
+        return super().submit(fn, *args, **kwargs)
+
+
+async def test_the_worker_embeds_a_story_as_soon_as_its_source_queues_it(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
-    """Not at the end of the cycle (then it would be on the cycle's last step), not in a cycle
-    where no story became relevant, and once per monitor."""
+    """Not at the end of the cycle (then the whole batch would be the cycle's last step), not
+    in a cycle where no story became relevant, and once per story: the event stage only
+    collects the vectors (issue 9: the event stage was a serial tail of the cycle)."""
     clock = FakeClock(START)
     a = feed_server.route("/a.xml", rss([filler(0)]))
     b = feed_server.route("/b.xml", rss([filler(1)]))
@@ -210,16 +229,73 @@ async def test_the_worker_loads_the_model_when_the_first_story_waits_for_the_eve
         app.monitor.file_events = file_events  # type: ignore[method-assign]
         try:
             await app.monitor.poll_once()
-            assert "warm" not in worker.jobs
+            assert "reports" not in worker.jobs
             feed_server.route("/a.xml", rss([report(1, *DECLINES[0])]))
             feed_server.route("/b.xml", rss([filler(1), filler(2)]))
             clock.advance(3600)
             await app.monitor.poll_once()
-            assert at_event_stage[-1].count("warm") == 1  # asked before the stage began
+            assert at_event_stage[-1].count("reports") == 1  # sent before the stage began
             feed_server.route("/b.xml", rss([report(2, *DECLINES[1])]))
             clock.advance(3600)
+            cycle = await app.monitor.poll_once()
+            assert worker.jobs.count("reports") == 2 and "warm" not in worker.jobs
+            assert worker.embedded == [[list(DECLINES[0])], [list(DECLINES[1])]]
+            assert cycle.alerts == []  # the second report joined the first one's development
+            assert scalar(app.db, "SELECT count(DISTINCT event_id) FROM stories") == 1
+        finally:
+            worker.shutdown()
+
+
+async def test_a_story_whose_lead_changed_after_it_was_embedded_is_embedded_again(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """The stage matches the text the story has when it runs, as when it embedded everything
+    at the end: a vector made earlier in the cycle of another lead is not used."""
+    clock = FakeClock(START)
+    url = feed_server.route("/a.xml", rss([filler(0)]))
+    async with app_for(
+        tmp_path, [{"name": "A", "url": url}], clock=clock, relevance=RULES, case=CASE
+    ) as app:
+        worker = RecordingExecutor()
+        app.monitor.executor = worker
+        try:
             await app.monitor.poll_once()
-            assert worker.jobs.count("warm") == 1 and worker.jobs.count("embed") == 2
+            feed_server.route("/a.xml", rss([report(1, *DECLINES[0])]))
+            clock.advance(3600)
+            src = app.db.execute("SELECT * FROM sources").fetchone()
+            await app.monitor.poll_source(dict(src))
+            await asyncio.sleep(0)  # the source's batch goes to the worker
+            assert worker.embedded == [[list(DECLINES[0])]]
+            with app.db.atomic():
+                app.db.execute("UPDATE stories SET summary = ? WHERE id = 1", (DECLINES[1][1],))
+            assert await app.monitor.file_events() == [1]
+            assert worker.embedded[1:] == [[[DECLINES[0][0], DECLINES[1][1]]]]
+            why = scalar(app.db, "SELECT count(*) FROM stories WHERE event_id IS NOT NULL")
+            assert why == 1
+        finally:
+            worker.shutdown()
+
+
+async def test_a_failing_model_loses_no_story_each_starts_its_own_event(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    clock = FakeClock(START)
+    urls = [feed_server.route(f"/{n}.xml", rss([filler(n)])) for n in range(2)]
+    sources = [{"name": f"Outlet {n}", "url": u} for n, u in enumerate(urls)]
+    async with app_for(tmp_path, sources, clock=clock, relevance=RULES, case=CASE) as app:
+        worker = FailingModel()
+        app.monitor.executor = worker
+        try:
+            await app.monitor.poll_once()
+            for n, (title, lead) in enumerate(DECLINES[:2]):
+                feed_server.route(f"/{n}.xml", rss([report(n, title, lead)]))
+            clock.advance(3600)
+            cycle = await app.monitor.poll_once()
+            assert worker.jobs.count("reports") == 3  # two during the cycle, one at the stage
+            assert sorted(cycle.alerts) == [1, 2]  # one development told twice: two alerts
+            assert [x["type"] for x in await lines_of(app)] == ["alert", "alert"]
+            assert scalar(app.db, "SELECT count(DISTINCT event_id) FROM stories") == 2
+            assert scalar(app.db, "SELECT count(*) FROM event_queue") == 0
         finally:
             worker.shutdown()
 
@@ -264,3 +340,23 @@ print(embed.loaded_from(), round(float(v[0] @ v[1]), 3), round(float(v[0] @ v[2]
         assert source == expected
         assert float(same) > float(other) + 0.2
         assert shape.strip() == "(3, 512)"
+
+
+async def test_the_bots_process_files_events_without_numpy(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """Issue 9: the worker embeds, the bot's process only reads the vectors and matches; numpy
+    (0.2 s to import) stays out of it, even in a cycle whose stories go through the stage."""
+    from tests.test_bot_startup import bot_py, finish, module_log, write_config
+
+    url = feed_server.route("/f.xml", rss([report(1, *DECLINES[0]), report(2, *DECLINES[1])]))
+    cfg = write_config(tmp_path, url)
+    cfg.write_text(cfg.read_text().replace("parse_workers: 0", "parse_workers: 1"))
+    env, modules_of = module_log(tmp_path)
+    proc = await bot_py(tmp_path, "poll", "--once", "--backfill", "--json", env=env)
+    code, out, err = await finish(proc, timeout=120)
+    assert code == 0, err[-2000:]
+    assert len(out.splitlines()) == 1  # one development, one alert: the stage matched them
+    [main], [worker] = modules_of("main"), modules_of("worker")
+    assert "casewatch.event_filing" in main and "numpy" not in main
+    assert "numpy" in worker  # it embedded them
