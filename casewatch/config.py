@@ -21,11 +21,16 @@ from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from casewatch.cachedir import cache_dir
-from casewatch.events import EventSettings
 from casewatch.fetch import FetchSettings
-from casewatch.pages import PageSelectors
 from casewatch.patterns import LazyPattern
-from casewatch.relevance import RelevanceSettings, Rule, SourceRelevance, Veto
+from casewatch.sections import (
+    EventSettings,
+    PageSelectors,
+    RelevanceSettings,
+    Rule,
+    SourceRelevance,
+    Veto,
+)
 from casewatch.validation import FORBID_EXTRA, After, Before, Limits, validate
 
 log = logging.getLogger(__name__)
@@ -413,14 +418,16 @@ def _types() -> tuple[type, ...]:
 
 def _code_version() -> str:
     """What a cached config depends on besides the file: the source of the modules that
-    define its types (their fields, defaults and checks), pydantic's version and Python's.
-    pydantic itself is not imported: a cached start never needs it."""
+    define its types (their fields, defaults and checks) and of the engine that reads a
+    relevance term (the groups' check), pydantic's version and Python's. pydantic itself is
+    not imported: a cached start never needs it."""
     code = hashlib.sha256(f"{sys.version_info[:2]}".encode())
     spec = importlib.util.find_spec("pydantic")
     if spec is not None and spec.origin:
         code.update(Path(spec.origin).with_name("version.py").read_bytes())
     for module in sorted({kind.__module__ for kind in _types()}):
         code.update(Path(sys.modules[module].__file__ or "").read_bytes())
+    code.update(Path(__file__).with_name("relevance.py").read_bytes())
     return code.hexdigest()[:16]
 
 

@@ -23,11 +23,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Annotated
 
 from casewatch.patterns import LazyPattern
+
+# The `events:` section's type lives apart from the engine (see casewatch.sections).
+from casewatch.sections import EventSettings
 from casewatch.text import collapse, fold
-from casewatch.validation import FORBID_EXTRA, Limits
 
 # -- acts -------------------------------------------------------------------------------------
 # What a headline says happened. Folded (lower case, no accents) word starts (a word ending in
@@ -418,46 +419,6 @@ def event_text(title: str, lead: str, stopwords: frozenset[str]) -> str:
 
 
 # -- scoring ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class EventSettings:
-    """How close two reports must be to be one development (the `events:` section of
-    feeds.yaml). The defaults are tuned on tests/fixtures/developments.yaml (bench/events.py)."""
-
-    __pydantic_config__ = FORBID_EXTRA
-
-    # false: every relevant story is its own event (one alert per story, no model loaded).
-    enabled: bool = True
-    # A report further than this from every report of an event starts a new one.
-    window_days: Annotated[int, Limits(ge=0, le=60)] = 7
-    threshold: float = 0.4  # score needed to join
-    # A report no event of its window takes may still join an event up to this many days
-    # older, as a late report (an op-ed, an analysis weeks after): only when it names the
-    # event's act (the one most of its reports name) or none, shares a name with it, and scores
-    # `late_margin` above `threshold` (late_days 0: late reports always start an event).
-    late_days: Annotated[int, Limits(ge=0, le=90)] = 35
-    late_margin: float = 0.1
-    act_conflict: float = 0.3  # subtracted when the two name different acts
-    # ... but only this much for acts one development is often reported as: a court's decision
-    # and its refusal ("rules out" / "rejects"), a parliament's vote and its decision
-    # ("recognises" / "declares"), a warrant and the arrest on it
-    act_related: float = 0.15
-    act_shared: float = 0.05  # added when they name the same act
-    # ... and this too when they are published within a day of each other: news of an act
-    # comes out within a day (360 such pairs of reports of one development in the labelled set,
-    # 1 of two developments)
-    act_same_days: float = 0.15
-    name_bonus: float = 0.1  # added per shared name or number (up to `max_names`)
-    max_names: int = 3
-    name_conflict: float = 0.1  # subtracted when both name names or numbers and share none
-    day_penalty: float = 0.005  # subtracted per day apart
-    # added when one names the day of the other ("On June 18, ..."), or both say their act
-    # happened on the same day ("am Montag" and "il 13 settembre" of one Monday)
-    date_bonus: float = 0.15
-    # subtracted when both name the day of their act ("on Monday", "on Thursday") and the days
-    # are more than one apart: two parliaments' votes three days apart
-    day_conflict: float = 0.4
 
 
 @dataclass(frozen=True)

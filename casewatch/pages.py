@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from casewatch.model import Entry, ParseResult
 from casewatch.patterns import LazyPattern
+
+# A page source's selectors live apart from the parser (see casewatch.sections).
+from casewatch.sections import PageSelectors
 from casewatch.text import collapse, fold, node_text
-from casewatch.validation import FORBID_EXTRA, After
 
 if TYPE_CHECKING:  # the HTML parser: imported by the first page read, not by `feeds.yaml`
     from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -32,39 +33,6 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _CHARSET_PARAM = LazyPattern(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
-
-
-def _selector_compiles(value: str | None) -> str | None:
-    if value is None:
-        return value
-    if not value.strip():
-        raise ValueError("empty CSS selector")
-    from selectolax.lexbor import LexborHTMLParser
-
-    try:
-        LexborHTMLParser("<p></p>").css(value)
-    except Exception as exc:  # selectolax raises its own SelectolaxError
-        raise ValueError(f"invalid CSS selector {value!r}: {exc}") from exc
-    return value
-
-
-Selector = Annotated[str, After(_selector_compiles)]
-
-
-@dataclass(frozen=True, kw_only=True)
-class PageSelectors:
-    """CSS selectors that find the entries of an HTML list page and the fields inside each."""
-
-    __pydantic_config__ = FORBID_EXTRA
-
-    entries: Selector  # each entry of the list, e.g. "ul.press-releases > li"
-    title: Selector  # inside an entry
-    # inside an entry; default: the title if it is a link, else first a[href]
-    link: Selector | None = None
-    link_attr: str = "href"
-    date: Selector | None = None  # inside an entry; default: the first time[datetime]
-    date_attr: str | None = None  # e.g. "datetime"; without `date`, read from the entry itself
-    summary: Selector | None = None
 
 
 def parse_page(

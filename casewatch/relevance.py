@@ -19,19 +19,18 @@ Pure: no I/O.
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from itertools import compress
 from operator import itemgetter
-from typing import TYPE_CHECKING, Annotated, Any
 
 from casewatch.model import Match
 from casewatch.patterns import LazyPattern
-from casewatch.text import fold
-from casewatch.validation import FORBID_EXTRA, After, Limits
 
-if TYPE_CHECKING:
-    from pydantic import ValidationInfo
+# The `relevance:` section's types live apart from the engine, which a command that judges
+# nothing does not import (issue 9: start-up); imported here for the engine and its callers.
+from casewatch.sections import RelevanceSettings, Rule, SourceRelevance, Veto
+from casewatch.text import fold
 
 # Scripts written without spaces between words: Han (CJK ideographs and extensions), kana,
 # Hangul. Terms in them match as substrings; text in them never forms part of a "word".
@@ -54,7 +53,6 @@ _ASCII_SEPARATORS = str.maketrans(
 # Joins title and text into one scan: a made-up word between them, so that no phrase (and no
 # CJK substring) runs from the end of the title into the text.
 _BETWEEN = "\n x0between0x \n"
-_GROUP_NAME = LazyPattern(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _MIN_PREFIX = 3
 
 
@@ -104,236 +102,6 @@ def compile_term(term: str) -> _Pattern:
     if not words:
         raise ValueError(f"term {term!r} has no letters or digits to match")
     return _Pattern(words=tuple(words))
-
-
-def _check_groups(groups: dict[str, list[str]]) -> dict[str, list[str]]:
-    for name, terms in groups.items():
-        if not _GROUP_NAME.match(name):
-            raise ValueError(
-                f"group name {name!r}: use letters, digits, '-' or '_', starting with a letter"
-            )
-        if not terms:
-            raise ValueError(f"group {name!r} has no terms")
-        seen: dict[_Pattern, str] = {}
-        for term in terms:
-            try:
-                pattern = compile_term(term)
-            except ValueError as exc:
-                raise ValueError(f"group {name!r}: {exc}") from None
-            if pattern in seen:
-                raise ValueError(
-                    f"group {name!r} lists the same term twice: {seen[pattern]!r} and {term!r}"
-                )
-            seen[pattern] = term
-    return groups
-
-
-NonEmpty = Annotated[str, Limits(min_length=1)]
-
-
-def _needs_a_condition(rule: Rule | Veto) -> None:
-    if not rule.all and not rule.any:
-        raise ValueError(f"rule {rule.name!r} needs `all` or `any` (a list of group names)")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Rule:
-    """A scoring rule: fires when its groups are found, and adds `score` (may be negative)."""
-
-    __pydantic_config__ = FORBID_EXTRA
-
-    name: NonEmpty
-    all: list[str] = field(default_factory=list)  # every one of these groups found
-    any: list[str] = field(default_factory=list)  # at least one of these groups found
-    none: list[str] = field(default_factory=list)  # none of these groups found
-    score: float = 1.0
-
-    def __post_init__(self) -> None:
-        _needs_a_condition(self)
-
-    def groups(self) -> list[tuple[str, str]]:
-        """(field, group) for every group this rule names."""
-        return [(f, g) for f in ("all", "any", "none") for g in getattr(self, f)]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Veto:
-    """A drop or demote rule: fires when its groups are found and none of `unless` is."""
-
-    __pydantic_config__ = FORBID_EXTRA
-
-    name: NonEmpty
-    all: list[str] = field(default_factory=list)
-    any: list[str] = field(default_factory=list)
-    unless: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        _needs_a_condition(self)
-
-    def groups(self) -> list[tuple[str, str]]:
-        """(field, group) for every group this rule names."""
-        return [(f, g) for f in ("all", "any", "unless") for g in getattr(self, f)]
-
-
-def _unknown_groups(
-    section: str, rules: Sequence[Rule | Veto], known: Iterable[str]
-) -> list[Rule | Veto]:
-    known_set = set(known)
-    for index, rule in enumerate(rules):
-        for field_name, group in rule.groups():
-            if group not in known_set:
-                raise ValueError(
-                    f"{section}[{index}] rule {rule.name!r} names unknown group {group!r} "
-                    f"in `{field_name}` (known groups: {', '.join(sorted(known_set)) or 'none'})"
-                )
-    return list(rules)
-
-
-def _court_groups_known(section: str, names: list[str], groups: dict[str, list[str]]) -> None:
-    for name in names:
-        if name not in groups:
-            raise ValueError(
-                f"{section} names unknown group {name!r} "
-                f"(known groups: {', '.join(sorted(groups)) or 'none'})"
-            )
-
-
-def _unique_names(sections: dict[str, Sequence[Rule | Veto]]) -> None:
-    where: dict[str, str] = {}
-    for section, rules in sections.items():
-        for rule in rules:
-            if rule.name in where:
-                raise ValueError(
-                    f"rule name {rule.name!r} is used twice ({where[rule.name]} and {section}); "
-                    "names must be unique because `why` and `disable` refer to them"
-                )
-            where[rule.name] = section
-
-
-# Checks of one field against the groups checked before it (pydantic's `info.data`); when the
-# groups themselves were invalid, that error is the one reported.
-
-
-def _rules_name_known_groups(rules: list[Rule | Veto], info: ValidationInfo) -> list[Rule | Veto]:
-    groups = info.data.get("groups")
-    if groups is None:
-        return rules
-    return _unknown_groups(info.field_name or "rules", rules, groups)
-
-
-def _court_names_known(names: list[str], info: ValidationInfo) -> list[str]:
-    groups = info.data.get("groups")
-    if groups is not None:
-        _court_groups_known(info.field_name or "court_groups", names, groups)
-    return names
-
-
-Groups = Annotated[dict[str, list[str]], After(_check_groups)]
-CourtGroups = Annotated[list[str], After(_court_names_known, info=True)]
-
-
-@dataclass(frozen=True, kw_only=True)
-class RelevanceSettings:
-    """The `relevance:` section of feeds.yaml: groups of terms, rules, vetoes, threshold."""
-
-    __pydantic_config__ = FORBID_EXTRA
-
-    threshold: Annotated[float, Limits(gt=0)] = (
-        2.0  # score >= threshold: relevant; 0 < score: context
-    )
-    groups: Groups = field(default_factory=dict)
-    rules: Annotated[list[Rule], After(_rules_name_known_groups, info=True)] = field(
-        default_factory=list
-    )
-    # vetoes: verdict dropped
-    drop: Annotated[list[Veto], After(_rules_name_known_groups, info=True)] = field(
-        default_factory=list
-    )
-    # caps: relevant becomes context
-    demote: Annotated[list[Veto], After(_rules_name_known_groups, info=True)] = field(
-        default_factory=list
-    )
-    # The court label (a relevant item that reports an act in a proceeding). With `court_acts`
-    # empty, any group of `court_groups` found is enough (the old, loose rule).
-    court_groups: CourtGroups = field(default_factory=list)  # a forum or a party is named
-    court_acts: CourtGroups = field(default_factory=list)  # an act: filed, ruled, hearing ...
-    court_unless: CourtGroups = field(default_factory=list)  # in the title: a feature, a vote ...
-
-    def __post_init__(self) -> None:
-        _unique_names({"rules": self.rules, "drop": self.drop, "demote": self.demote})
-
-    def with_source(self, source: SourceRelevance) -> RelevanceSettings:
-        """These settings with one source's overrides applied; ValueError if they do not fit.
-
-        Checked here as feeds.yaml is (the same checks, in the same order, with the same
-        words), without pydantic: a poll with a source's own rules runs this."""
-        known = {r.name for r in self.rules} | {r.name for r in (*self.drop, *self.demote)}
-        missing = [name for name in source.disable if name not in known]
-        if missing:
-            raise ValueError(
-                f"source rules: `disable` names unknown rule(s) {', '.join(map(repr, missing))} "
-                f"(known: {', '.join(sorted(known)) or 'none'})"
-            )
-        off = set(source.disable)
-        groups = {name: list(terms) for name, terms in self.groups.items()}
-        for name, terms in source.groups.items():
-            groups[name] = groups.get(name, []) + [
-                t for t in terms if t not in groups.get(name, [])
-            ]
-        sections: dict[str, list[Any]] = {
-            "rules": [r for r in self.rules if r.name not in off] + list(source.rules),
-            "drop": [r for r in self.drop if r.name not in off] + list(source.drop),
-            "demote": [r for r in self.demote if r.name not in off] + list(source.demote),
-        }
-        problems: list[str] = []
-        try:
-            _check_groups(groups)
-        except ValueError as exc:
-            problems.append(str(exc))
-        else:
-            for section, rules in sections.items():
-                try:
-                    _unknown_groups(section, rules, groups)
-                except ValueError as exc:
-                    problems.append(str(exc))
-            for section, names in (
-                ("court_groups", self.court_groups),
-                ("court_acts", self.court_acts),
-                ("court_unless", self.court_unless),
-            ):
-                try:
-                    _court_groups_known(section, names, groups)
-                except ValueError as exc:
-                    problems.append(str(exc))
-        if not problems:
-            try:
-                return RelevanceSettings(
-                    threshold=source.threshold if source.threshold is not None else self.threshold,
-                    groups=groups,
-                    rules=sections["rules"],
-                    drop=sections["drop"],
-                    demote=sections["demote"],
-                    court_groups=list(self.court_groups),
-                    court_acts=list(self.court_acts),
-                    court_unless=list(self.court_unless),
-                )
-            except ValueError as exc:
-                problems.append(str(exc))
-        raise ValueError(f"source rules do not fit the case rules: {'; '.join(problems)}")
-
-
-@dataclass(frozen=True, kw_only=True)
-class SourceRelevance:
-    """Per-source overrides (a source's `rules:` in feeds.yaml), applied on top of the case's."""
-
-    __pydantic_config__ = FORBID_EXTRA
-
-    threshold: Annotated[float | None, Limits(gt=0)] = None
-    groups: Groups = field(default_factory=dict)  # extra terms, or new groups
-    rules: list[Rule] = field(default_factory=list)
-    drop: list[Veto] = field(default_factory=list)
-    demote: list[Veto] = field(default_factory=list)
-    disable: list[str] = field(default_factory=list)  # names of case rules switched off here
 
 
 # --- compiled form ---------------------------------------------------------------------------

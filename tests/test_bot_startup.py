@@ -245,6 +245,10 @@ INGEST_STAGES = {
     "casewatch.links",
     "casewatch.parse",
     "sentencex",
+    # the engines of the config's sections (their types are in casewatch.sections)
+    "casewatch.relevance",
+    "casewatch.events",
+    "casewatch.pages",
 }
 
 
