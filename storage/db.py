@@ -15,6 +15,7 @@ import os
 import secrets
 import sqlite3
 from collections.abc import Generator, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -246,21 +247,40 @@ def _check_identity(db: Database, path: str | Path) -> list[str] | None:
 
 
 def _migrate(db: Database, path: str | Path, applied: list[str] | None) -> None:
-    """Apply pending migrations once, under the write lock (another process may be doing it).
-    With nothing to apply (`applied`: what the file had when it was opened), no lock is taken
+    """Apply pending migrations once, under the write lock (another process may be doing it);
+    a new file gets the schema they make at once (`_create`). With nothing to apply (`applied`: what the file had when it was opened), no lock is taken
     (`health` must not wait for a running bot) and sqlite-utils is not even imported."""
     if set(applied or ()) >= set(KNOWN_MIGRATIONS) and _user_version(db) == len(KNOWN_MIGRATIONS):
         return
     db.conn.execute("BEGIN IMMEDIATE")
     try:
-        _check_identity(db, path)  # again: another process may have migrated meanwhile
-        migrations.apply(db)
+        # again: another process may have migrated meanwhile
+        if _check_identity(db, path) is not None or not _create(db):
+            migrations.apply(db)
         db.execute(f"PRAGMA user_version = {len(KNOWN_MIGRATIONS)}")
         db.conn.execute("COMMIT")
     except BaseException:
         if db.conn.in_transaction:
             db.conn.execute("ROLLBACK")
         raise
+
+
+def _create(db: Database) -> bool:
+    """Make the schema of every migration in a new file at once (`storage.fresh_schema`),
+    with the record of the migrations sqlite-utils would have written; False (nothing done)
+    when that snapshot is not of every migration this code knows."""
+    from storage import fresh_schema
+
+    if fresh_schema.MIGRATIONS != KNOWN_MIGRATIONS:
+        return False
+    for statement in fresh_schema.STATEMENTS:
+        db.execute(statement)
+    now = str(datetime.now(UTC))  # as sqlite-utils records it
+    db.conn.executemany(
+        f"INSERT INTO {MIGRATIONS_TABLE} (migration_set, name, applied_at) VALUES (?, ?, ?)",
+        [(migrations.name, name, now) for name in KNOWN_MIGRATIONS],
+    )
+    return True
 
 
 def _user_version(db: Database) -> int:

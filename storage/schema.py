@@ -361,3 +361,54 @@ def m007_story_lookups_by_index(db: UtilsDatabase) -> None:
         CREATE INDEX timeline_item ON timeline(item_id) WHERE item_id IS NOT NULL;
         """
     )
+
+
+# -- a new file: the schema the migrations make, created at once ----------------------------------
+
+
+def fresh_statements(db: Database) -> list[str]:
+    """Statements that make the schema of `db` (a file every migration was applied to, and
+    nothing else) in a new file: its tables, indexes and triggers in the order they were made.
+    SQLite makes the rest itself: a full-text table's own tables, the indexes of UNIQUE and
+    PRIMARY KEY constraints, `sqlite_sequence`."""
+    found = db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid"
+    ).fetchall()
+    own = {
+        f"{name}_{part}"
+        for name, sql in found
+        if sql.startswith("CREATE VIRTUAL TABLE")
+        for part in ("data", "idx", "content", "docsize", "config")
+    }
+    return [sql for name, sql in found if name not in own]
+
+
+def fresh_schema_module(db: Database) -> str:
+    """The text of `storage/fresh_schema.py` for `db` (see `fresh_statements`)."""
+    table = migrations.migrations_table
+    names = [r[0] for r in db.execute(f"SELECT name FROM {table} ORDER BY id")]
+    statements = []
+    for sql in fresh_statements(db):
+        assert '"""' not in sql and "\\" not in sql, sql
+        statements.append(f'    """{sql}""",')
+    lines = [
+        '"""The schema every migration of `storage.schema` makes, as the statements that create',
+        "it in a new database file at once (`storage.db`): applying the migrations one by one,",
+        "with sqlite-utils imported for them, was 0.1-0.2 s of a first `poll --once`. A file",
+        "that exists is migrated as before, and so is a new one when `MIGRATIONS` is not every",
+        "migration this code knows.",
+        "",
+        "Generated, never edited: after adding a migration, run",
+        "    .venv/bin/python scripts/fresh_schema.py",
+        "(tests/test_storage.py checks that a file made with it is the file the migrations make).",
+        '"""',
+        "",
+        "MIGRATIONS = (",
+        *(f'    "{name}",' for name in names),
+        ")",
+        "",
+        "STATEMENTS = (",
+        *statements,
+        ")",
+    ]
+    return "\n".join(lines) + "\n"

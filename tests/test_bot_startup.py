@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from storage.schema import migrations
 from tests.casewatch_helpers import item
 from tests.discord_twin import DiscordTwin
 from tests.feedserver import FeedServer, rss
@@ -252,17 +255,20 @@ INGEST_STAGES = {
 }
 
 
-async def test_a_new_database_is_made_by_the_migrations(tmp_path: Path) -> None:
-    """The other side of the test above: a command on a new file does apply the migrations
-    (through sqlite-utils), and the next one finds them all."""
+async def test_a_new_database_is_made_with_every_migration_without_sqlite_utils(
+    tmp_path: Path,
+) -> None:
+    """The other side of the test above: a command on a new file makes every migration's schema
+    at once (`storage.fresh_schema`, no sqlite-utils: issue 9), and the next one finds them all."""
     cfg = write_config(tmp_path, "https://example.org/f.xml")
     cfg.write_text(cfg.read_text(encoding="utf-8").split("sources:")[0] + "sources: []\n")
     proc = await bot_py(tmp_path, "poll", "--once", env={}, python=("-X", "importtime"))
     code, _, err = await finish(proc)
     assert code == 0, err[-2000:]
-    assert "sqlite_utils.migrations" in {
-        line.rsplit("|", 1)[-1].strip() for line in err.splitlines()
-    }
+    assert "sqlite_utils" not in {line.rsplit("|", 1)[-1].strip() for line in err.splitlines()}
+    with contextlib.closing(sqlite3.connect(tmp_path / "c.db")) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
+    assert tuple(names) == migrations.names()
     code, out, err = await finish(await bot_py(tmp_path, "check", env={}))
     assert code == 0 and "valid" in out, err
 

@@ -238,3 +238,73 @@ def test_a_transaction_takes_the_write_lock_when_it_begins(tmp_path: Path) -> No
         second.conn.execute("BEGIN IMMEDIATE")
     second.conn.execute("BEGIN IMMEDIATE")  # free again once the first one committed
     second.conn.execute("ROLLBACK")
+
+
+def _contents(path: Path) -> dict[str, object]:
+    """Everything a database file holds: its schema, every table's rows (the dates migrations
+    were applied left out), its schema version."""
+    conn = sqlite3.connect(str(path))
+    try:
+        schema = sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"))
+        tables = [name for kind, name, _, _ in schema if kind == "table"]
+        found: dict[str, object] = {"schema": schema}
+        for name in tables:
+            columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')]
+            kept = ", ".join(f'"{c}"' for c in columns if c != "applied_at")
+            found[name] = sorted(conn.execute(f'SELECT {kept} FROM "{name}"').fetchall())
+        found["user_version"] = conn.execute("PRAGMA user_version").fetchone()[0]
+        return found
+    finally:
+        conn.close()
+
+
+def test_a_new_file_is_made_at_once_and_is_the_file_the_migrations_make(tmp_path: Path) -> None:
+    """Issue 9: a new file gets the schema from `storage.fresh_schema` in one transaction, not
+    migration by migration with sqlite-utils (0.1-0.2 s of a first `poll --once`). If this
+    fails after a migration was added: run `.venv/bin/python scripts/fresh_schema.py`."""
+    from storage import fresh_schema
+
+    migrated = Database(sqlite3.connect(str(tmp_path / "migrated.db"), isolation_level=None))
+    migrations.apply(migrated)
+    migrated.execute(f"PRAGMA user_version = {len(migrations.names())}")
+    migrated.close()
+    assert migrations.names() == fresh_schema.MIGRATIONS
+    open_store(tmp_path / "new.db").conn.close()
+    assert _contents(tmp_path / "new.db") == _contents(tmp_path / "migrated.db")
+    db = open_store(tmp_path / "new.db")  # and it opens as a current file: nothing to apply
+    assert [m.name for m in migrations.pending(db)] == []
+
+
+def test_a_new_file_is_opened_without_sqlite_utils(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from storage import open_store; open_store(sys.argv[1]);"
+        " print('sqlite_utils' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "new.db")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False"]
+
+
+def test_a_new_file_is_migrated_step_by_step_when_the_snapshot_lags_the_migrations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage import fresh_schema
+
+    monkeypatch.setattr(fresh_schema, "MIGRATIONS", fresh_schema.MIGRATIONS[:-1])
+    monkeypatch.setattr(fresh_schema, "STATEMENTS", ("CREATE TABLE wrong (x)",))
+    open_store(tmp_path / "new.db").conn.close()
+    migrated = Database(sqlite3.connect(str(tmp_path / "migrated.db"), isolation_level=None))
+    migrations.apply(migrated)
+    migrated.execute(f"PRAGMA user_version = {len(migrations.names())}")
+    migrated.close()
+    assert _contents(tmp_path / "new.db") == _contents(tmp_path / "migrated.db")
