@@ -155,6 +155,19 @@ def test_every_cli_command_is_in_the_readme() -> None:
     assert missing == []
 
 
+def test_a_command_parsed_alone_parses_as_with_every_command() -> None:
+    """Issue 9 (start-up): `main` builds only the named command's parser; that parser is the
+    one every command's parser holds, and a name that is no command gets argparse's error."""
+    full = build_parser()
+    sub = next(a for a in full._actions if a.dest == "command")
+    for name, parser in sub.choices.items():  # type: ignore[union-attr]
+        alone = build_parser(only=name)
+        [one] = [a for a in alone._actions if a.dest == "command"]
+        assert list(one.choices) == [name]  # type: ignore[arg-type]
+        assert one.choices[name].format_help() == parser.format_help()  # type: ignore[index]
+    assert build_parser(only="pol").format_help() == full.format_help()
+
+
 async def test_run_in_console_mode_prints_alerts_as_they_come_and_stops_cleanly(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
