@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from casewatch import links
+from casewatch.patterns import LazyPattern
 from casewatch.text import collapse, fold
 
 # A private-use character marks block boundaries while the tree is flattened.
@@ -52,7 +53,7 @@ _MORE = (
     "続きを読む|ver la cobertura completa|voir la couverture complète|"
     "vollständige berichterstattung"
 )
-_PROMPT_LINK = re.compile(
+_PROMPT_LINK = LazyPattern(
     r"(?:share\b.*|tweet|e-?mail|print|facebook|twitter|x|linkedin|whatsapp|telegram|reddit"
     r"|subscribe\b.*|sign up\b.*|read more\b.*|continue reading\b.*|read the full\b.*"
     r"|keep reading\b.*|click here\b.*|view full coverage\b.*|see more\b.*|more\W*"
@@ -67,7 +68,7 @@ _CAPTION_MAX = 300
 
 # Boilerplate, block by block. A block (paragraph, line) is dropped whole when it is short,
 # one sentence, and starts with one of these.
-_BOILERPLATE_BLOCK = re.compile(
+_BOILERPLATE_BLOCK = LazyPattern(
     r"(?:(?:photo|image|picture|photograph|illustration|video|credit|graphic)s?"
     r"(?:\s+credits?)?\s*(?:by\s|[:：])"
     r"|share(?: this| on| via| the (?:article|story)| with)\b|share\s*[:：]|follow us\b"
@@ -86,14 +87,14 @@ _BOILERPLATE_BLOCK = re.compile(
 )
 _BOILERPLATE_BLOCK_MAX = 200
 # Blocks that are nothing but a marker: "###", "-30-", "ENDS", "Advertisement".
-_MARKER_BLOCK = re.compile(
+_MARKER_BLOCK = LazyPattern(
     r"(?:#{3,}|-\s*30\s*-|ends|end|advertisement|\*{3,}|related(?: posts| articles| stories"
     r"| coverage| news| content| reading)?|more on this(?: story)?|read also|see also|also read"
     r"|you may also like|recommended|share this(?: article| story)?|tags|comments?|leave a reply)",
     re.IGNORECASE,
 )
 _MARKER_MAX = 24  # longer than any marker but the unbounded ones, whatever the case
-_SENTENCE_BREAK = re.compile(r"[.!?…]\s+[A-ZÀ-Þ]")
+_SENTENCE_BREAK = LazyPattern(r"[.!?…]\s+[A-ZÀ-Þ]")
 _NAME = r"[A-ZÀ-Þ][\w'’.-]*"
 # Capitalised names: "Jane Doe", "Jane Doe and Ali Kaya", "Jane Doe, Example News".
 _NAMES = (
@@ -103,10 +104,10 @@ _NAMES = (
 _BY = r"(?i:(?:written |words |story |text |report )?by|por|par|von)"
 # A byline on a block of its own at the start ("By Jane Doe"), or run into the text when a
 # separator ends it ("By Jane Doe | ...", "By Jane Doe, Example News — ...").
-_BYLINE_BLOCK = re.compile(rf"{_BY}\s+{_NAMES}\.?")
-_BYLINE_INLINE = re.compile(rf"By\s+{_NAMES}\s*[|—–:]\s*")
+_BYLINE_BLOCK = LazyPattern(rf"{_BY}\s+{_NAMES}\.?")
+_BYLINE_INLINE = LazyPattern(rf"By\s+{_NAMES}\s*[|—–:]\s*")
 # "Posted on 15 December 2020 by admin", "Published: Dec. 15, 2020", "Updated 3 hours ago".
-_DATED_BLOCK = re.compile(
+_DATED_BLOCK = LazyPattern(
     r"(?:posted|published|updated|last updated|date|publicado|publié|veröffentlicht)\b"
     r"(?:\s+(?:on|at|el|le|am))?\s*[:：]?\s*[\d(]",
     re.IGNORECASE,
@@ -122,31 +123,31 @@ _DATE_WORD_LIST = (
 _DATE_WORDS = frozenset(_DATE_WORD_LIST.split())
 # A credit run into the start of a block, ended by a separator or a full stop:
 # "Photo: AFP | ...", "Photo: Jane Roe/Example Agency. Lawyers said ...".
-_CREDIT_INLINE = re.compile(
+_CREDIT_INLINE = LazyPattern(
     r"(?:photo|image|picture|photograph|credit)s?(?:\s+credits?)?\s*:\s*[^|—–.]{1,80}?"
     r"\s*(?:[|—–]|\.(?=\s))\s*",
     re.IGNORECASE,
 )
 # Credits in parentheses anywhere: "(Photo: Reuters)", "(Image credit: UN Photo)".
-_CREDIT_PARENTHESES = re.compile(
+_CREDIT_PARENTHESES = LazyPattern(
     r"\s*\((?:photo|image|picture|photograph|credit|file photo)s?(?:\s+credits?)?\s*:[^)]{0,100}\)",
     re.IGNORECASE,
 )
 # A press release's header run into its first paragraph (feeds that flatten it):
 # "For immediate release Media contact: Jane Doe, press@example.org, +1 202 555 0100 The ...".
-_RELEASE_HEADER = re.compile(
+_RELEASE_HEADER = LazyPattern(
     r"(?:for immediate release|immediate release|press release|communiqué de presse"
     r"|comunicado de prensa|pressemitteilung|basın açıklaması)\b\s*[:.\-–—]?\s*",
     re.IGNORECASE,
 )
-_CONTACT_HEAD = re.compile(
+_CONTACT_HEAD = LazyPattern(
     r"(?:(?:media|press) (?:contacts?|inquiries|enquiries)|contacts?)\s*[:：]", re.IGNORECASE
 )
-_CONTACT_DETAIL = re.compile(
+_CONTACT_DETAIL = LazyPattern(
     r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\+?\d[\d ().-]{6,}\d|https?://\S+", re.IGNORECASE
 )
 # Excerpt markers: "[…]", "[...]" (also what "[&hellip;]" decodes to).
-_EXCERPT_MARK = re.compile(r"\s*\[\s*(?:…|\.\.\.)\s*\]")
+_EXCERPT_MARK = LazyPattern(r"\s*\[\s*(?:…|\.\.\.)\s*\]")
 # Prompts that end an excerpt; cut when they start a sentence and little follows them.
 _TAIL_PROMPTS = (
     "continue reading",
@@ -163,7 +164,7 @@ _TAIL_PROMPTS = (
 )
 # ... or wherever they stand when a link's ellipsis or arrow ends them ("... camps Continue
 # reading...", the Guardian's standfirst when its link was flattened).
-_LINK_TAIL = re.compile(
+_LINK_TAIL = LazyPattern(
     r"\s*(?:continue reading|read more|keep reading|read the full (?:story|article)"
     rf"|{_MORE})\s*(?:\.{{3}}|…|→|»|›|>>)\s*$",
     re.IGNORECASE,
@@ -208,17 +209,17 @@ _WIRE_NAMES = {
 _WIRE = "|".join(sorted((re.escape(k) for k in _WIRE_NAMES), key=len, reverse=True))
 # "GENEVA, Dec 15 (Reuters) - ", "BEIJING (AP) — ", "(AFP) - ", "Bangkok, 14 feb (EFE).- ",
 # "TEL AVIV, April 3. /tass/. ": a dateline that credits a wire.
-_WIRE_DATELINE = re.compile(
+_WIRE_DATELINE = LazyPattern(
     rf"(?P<place>[A-ZÀ-Þ][^()/\n]{{0,60}}?)?\s*[(/](?P<wire>{_WIRE})[)/]"
     r"\s*(?:\.\s*[-–—]*|[-–—:]+)\s*",
     re.IGNORECASE,
 )
 # "... the ministry said. — AFP", "... (AFP)", "... /AFP": a credit closing the text.
-_WIRE_TAIL = re.compile(
+_WIRE_TAIL = LazyPattern(
     rf"(?<=[.!?”\"’)])\s*(?:[-–—/]\s*|\()(?P<wire>{_WIRE})\)?\s*$", re.IGNORECASE
 )
 # A block that is only a credit: "AFP", "— AP", "© Agence France-Presse", "Reuters".
-_WIRE_BLOCK = re.compile(rf"[-–—©(\s]*(?:source\s*:\s*)?(?P<wire>{_WIRE})\)?\.?", re.IGNORECASE)
+_WIRE_BLOCK = LazyPattern(rf"[-–—©(\s]*(?:source\s*:\s*)?(?P<wire>{_WIRE})\)?\.?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -348,7 +349,7 @@ def without_content_captions(text: str, markup: str) -> str:
     return without_captions(text, caption_texts(markup))
 
 
-_REFERENCE_IN_CLASS = re.compile(r"class\s*=\s*(?:\"[^\"]*&|'[^']*&|[^\s>]*&)", re.IGNORECASE)
+_REFERENCE_IN_CLASS = LazyPattern(r"class\s*=\s*(?:\"[^\"]*&|'[^']*&|[^\s>]*&)", re.IGNORECASE)
 
 
 def without_captions(text: str, captions: list[str]) -> str:
@@ -478,16 +479,16 @@ _NOISE_CLASS_PARTS = (
 )  # fmt: skip
 _HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
 # A text and the tag after it (or the text's end): findall reads the markup as a list of these.
-_SIMPLE_TOKEN = re.compile(
+_SIMPLE_TOKEN = LazyPattern(
     r"([^<]*)(?:<(/?)([A-Za-z][A-Za-z0-9]*)"
     r"((?:\s+[A-Za-z][\w:-]*(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*)\s*(/?)>|\Z)"
 )
-_SIMPLE_ATTRIBUTE = re.compile(
+_SIMPLE_ATTRIBUTE = LazyPattern(
     r"([A-Za-z][\w:-]*)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+)))?"
 )
 # A character reference decoded the same by html.unescape and an HTML parser, or an "&" that
 # starts none (a letter, digit or "#" after it could start one: those texts take the tree).
-_SIMPLE_REFERENCE = re.compile(
+_SIMPLE_REFERENCE = LazyPattern(
     r"&(?:#(?:([0-9]{1,7})|[xX]([0-9A-Fa-f]{1,6}));|([A-Za-z][A-Za-z0-9]{0,31};)|(?![A-Za-z0-9#]))"
 )
 
@@ -782,7 +783,7 @@ def _is_decoration(src: str, attrs: dict[str, str | None]) -> bool:
     return False
 
 
-_WORD_CHARACTER = re.compile(r"[^\W_]")  # what str.isalnum() says of one character
+_WORD_CHARACTER = LazyPattern(r"[^\W_]")  # what str.isalnum() says of one character
 
 
 def _has_words(text: str) -> bool:
@@ -844,7 +845,7 @@ def _without_leading_credits(block: str) -> tuple[str, str | None]:
     return block.strip(), wire
 
 
-_LEADING_DATE = re.compile(
+_LEADING_DATE = LazyPattern(
     r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?"
     r"(?:\d{1,2}\s+[A-Za-z]{3,9}\.?,?\s+\d{4}|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}"
     r"|\d{4}-\d{2}-\d{2})\s*[:.\-–—]?\s*",
@@ -886,8 +887,8 @@ def _without_wire_dateline(block: str) -> tuple[str, str | None]:
     return block[found.end() :].strip(), _WIRE_NAMES[found.group("wire").lower()]
 
 
-_WORD = re.compile(r"\w+")
-_OUTLET_SUFFIX = re.compile(r"\s+[-–—|]\s+[^-–—|]{1,60}$")
+_WORD = LazyPattern(r"\w+")
+_OUTLET_SUFFIX = LazyPattern(r"\s+[-–—|]\s+[^-–—|]{1,60}$")
 
 
 def _without_title(text: str, title: str) -> str:
@@ -969,7 +970,9 @@ def _without_tail_prompt(text: str) -> str:
 _TAIL_WINDOW = 120  # what an ending pattern may span: searching only there keeps long texts cheap
 
 
-def _without_tail_match(text: str, pattern: re.Pattern[str]) -> tuple[str, re.Match[str] | None]:
+def _without_tail_match(
+    text: str, pattern: re.Pattern[str] | LazyPattern
+) -> tuple[str, re.Match[str] | None]:
     """The text without an ending `pattern` matches (searched in its last characters only)."""
     offset = max(0, len(text) - _TAIL_WINDOW)
     found = pattern.search(text, offset)

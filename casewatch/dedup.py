@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from casewatch.links import is_opaque_link, query_pairs, unwrap_redirect
 from casewatch.model import Entry
+from casewatch.patterns import LazyPattern
 from casewatch.text import collapse, fold
 
 if TYPE_CHECKING:  # numpy: imported by the first signature (the parse worker never makes one)
@@ -40,7 +41,7 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=10).hexdigest()
 
 
-_COUNTER_SUFFIX = re.compile(r"#\d+$")
+_COUNTER_SUFFIX = LazyPattern(r"#\d+$")
 _MAX_VERBATIM = 64
 
 
@@ -72,9 +73,9 @@ _NO_SPACE_CHARS = (
     "\uf900-\ufaff"  # CJK compatibility ideographs
     "\U00020000-\U0002ffff"  # CJK extensions B-F
 )
-_NO_SPACE_RE = re.compile(f"[{_NO_SPACE_CHARS}]")
+_NO_SPACE_RE = LazyPattern(f"[{_NO_SPACE_CHARS}]")
 # A unit is one character of a no-space script, or a run of anything else but white space.
-_UNIT = re.compile(f"[{_NO_SPACE_CHARS}]|[^\\s{_NO_SPACE_CHARS}]+")
+_UNIT = LazyPattern(f"[{_NO_SPACE_CHARS}]|[^\\s{_NO_SPACE_CHARS}]+")
 
 
 def _weight(unit: str) -> float:
@@ -114,7 +115,7 @@ _TRACKING_PREFIXES = (
 )
 _AMP_FLAG_VALUES = frozenset({"", "1", "true"})
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_ESCAPE = LazyPattern(r"%([0-9A-Fa-f]{2})")
 _PATH_SAFE = "/:@!$&'()*+,;=~%"
 _QUERY_SAFE = "/?:@!$'()*+,;=~%"
 
@@ -200,11 +201,11 @@ def canonical_url(url: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Publisher suffixes
 
-_SUFFIX_SEP = re.compile(r"\s+[-–—|·•]\s+")
+_SUFFIX_SEP = LazyPattern(r"\s+[-–—|·•]\s+")
 _TLDS = r"(com|org|net|info|news|co\.uk|co|uk|de|fr|es|it|ar|au|in)"
-_DOMAIN = re.compile(rf"[\w-]+(\.[\w-]+)*\.{_TLDS}")
-_TLD_TAIL = re.compile(rf"\.{_TLDS}$")
-_NON_ALNUM = re.compile(r"[\W_]+")
+_DOMAIN = LazyPattern(rf"[\w-]+(\.[\w-]+)*\.{_TLDS}")
+_TLD_TAIL = LazyPattern(rf"\.{_TLDS}$")
+_NON_ALNUM = LazyPattern(r"[\W_]+")
 # Outlets known the world over. Outlets of one case (its NGOs, courts, regional papers) are
 # listed in that case's feeds.yaml (`case.outlets`) and passed in as `outlets`.
 _KNOWN_PUBLISHER_NAMES = _words(
@@ -306,8 +307,8 @@ def split_publisher(
 # ---------------------------------------------------------------------------------------------
 # Normalised titles
 
-_POSSESSIVE = re.compile(r"(?<=\w)'[sS]\b")
-_NON_WORD = re.compile(r"[\W_]+")
+_POSSESSIVE = LazyPattern(r"(?<=\w)'[sS]\b")
+_NON_WORD = LazyPattern(r"[\W_]+")
 _ASCII_NON_WORD = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
 # Words that carry no identity; dropped from title keys and from the "significant" count.
 _FUNCTION_WORDS = _words(

@@ -14,6 +14,8 @@ import binascii
 import re
 from urllib.parse import unquote_plus, urljoin, urlsplit
 
+from casewatch.patterns import LazyPattern
+
 # Discord refuses an embed url longer than this (and a 400 would hold the alert back).
 URL_MAX = 2048
 
@@ -41,8 +43,8 @@ def web_url(value: object, *, base: str = "", max_length: int | None = None) -> 
 
 
 _GOOGLE_NEWS_OPAQUE = ("/rss/articles/", "/articles/", "/__i/rss/rd/articles/", "/read/")
-_GOOGLE = re.compile(r"google\.(com|co)(\.[a-z]{2})?|google\.[a-z]{2}")  # after "www." is gone
-_GOOGLE_ID = re.compile(r"[A-Za-z0-9_-]{8,}")
+_GOOGLE = LazyPattern(r"google\.(com|co)(\.[a-z]{2})?|google\.[a-z]{2}")  # after "www." is gone
+_GOOGLE_ID = LazyPattern(r"[A-Za-z0-9_-]{8,}")
 
 
 def query_pairs(query: str) -> list[tuple[str, str, str]]:

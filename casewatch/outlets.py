@@ -8,12 +8,12 @@ to one, the name `feeds.yaml` gives it when it gives one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from casewatch.config import SourceConfig
 from casewatch.dedup import publisher_key, split_publisher
 from casewatch.model import Entry
+from casewatch.patterns import LazyPattern
 
 # Spellings of the wires and big outlets that aggregators use, by their comparison key.
 _ALIASES = {
@@ -112,7 +112,7 @@ _SECTION_LIST = (
     "international|human rights|comments|posts|all posts|all news"
 )
 _SECTIONS = frozenset(_SECTION_LIST.split("|"))
-_TITLE_SEPARATOR = re.compile(r"\s+[-–—|:·•»]\s+")
+_TITLE_SEPARATOR = LazyPattern(r"\s+[-–—|:·•»]\s+")
 
 
 def _outlet_of_feed_title(title: str, names: OutletNames, outlets: frozenset[str]) -> str | None:

@@ -13,9 +13,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-import sentencex
-
-from casewatch.clean import clean_description
+from casewatch.patterns import LazyPattern
 from casewatch.text import collapse, fold
 
 _CJK_TERMINALS = "。！？"
@@ -36,7 +34,7 @@ _MIN_INFORMATIVE = 80
 # words says nothing a headline does not: it is left out.
 _MIN_LEAD = 25
 # Anything that may end a sentence; never fewer than the sentences a splitter would find.
-_ROUGH_BREAK = re.compile(r"[.!?…。！？](?=\s|$)|[。！？]")
+_ROUGH_BREAK = LazyPattern(r"[.!?…。！？](?=\s|$)|[。！？]")
 _MIN_LEAD_WORDS = 5
 # fastText labels that are not ISO 639-1 but have an ISO 639-1 parent.
 _LANGUAGE_ALIASES = {"yue": "zh", "wuu": "zh", "uzs": "uz", "arz": "ar", "ary": "ar", "azb": "az"}
@@ -75,6 +73,8 @@ def split_sentences(text: str, *, language: str | None) -> list[str]:
     code = _primary_language(language)
     if code is None and _mostly_cjk(text):
         return _split_cjk(text)
+    import sentencex  # as the cleaner: imported by the process that writes leads (the worker)
+
     sentences: list[str] = []
     for segment in sentencex.segment(code or "en", text):
         segment = segment.strip()
@@ -183,6 +183,8 @@ def item_summary(
     url: str = "",
 ) -> tuple[str, str | None]:
     """The lead to show for one item and its language; reads the article when the feed is thin."""
+    from casewatch.clean import clean_description  # lexbor and its patterns: the worker's
+
     text = clean_description(description, title=title)
     if article_html is not None and needs_article(text, title=title):
         article = extract_article(article_html, url=url)

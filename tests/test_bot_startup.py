@@ -402,3 +402,28 @@ def test_modules_every_command_imports_compile_no_pattern_at_import(tmp_path: Pa
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == []
+
+
+def test_modules_a_cycle_files_with_compile_no_pattern_and_load_no_text_engines(
+    tmp_path: Path,
+) -> None:
+    """Issue 9: the modules the bot's process imports to judge, file and match a cycle's
+    entries hold no compiled regular expression once imported (the cleaner's 25 patterns were
+    compiled in the bot's process although the worker cleans), and bring neither the sentence
+    splitter, the language model, lexbor's cleaner users nor numpy: those are the worker's."""
+    probe = (
+        "import re, sys;"
+        " import casewatch.pipeline, casewatch.judging, casewatch.filing, casewatch.dedup,"
+        " casewatch.event_filing, casewatch.events, casewatch.summary, casewatch.outlets,"
+        " casewatch.links, casewatch.embed, casewatch.clean;"
+        " print('\\n'.join(sorted(f'{name}.{attr}' for name, module in list(sys.modules.items())"
+        " if name.split('.')[0] in ('casewatch', 'storage')"
+        " for attr, value in vars(module).items() if isinstance(value, re.Pattern))));"
+        " print('\\n'.join(sorted(name for name in sys.modules"
+        " if name.split('.')[0] in ('numpy', 'sentencex', 'fasttext', 'feedparser'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == []

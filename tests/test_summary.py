@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from casewatch import summary as summary_module
+from casewatch.clean import clean_description
 from casewatch.summary import (
-    clean_description,
     detect_language,
     extract_article,
     item_summary,
