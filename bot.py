@@ -74,8 +74,9 @@ def dotenv_file() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     # pydantic looks for plugins in the entry points of every installed package when it builds
-    # its first model (tens of milliseconds of every command's start); casewatch uses none. The
-    # parse workers inherit this. Set PYDANTIC_DISABLE_PLUGINS yourself to choose otherwise.
+    # its first validator (tens of milliseconds of a start that validates feeds.yaml: one whose
+    # config is not cached); casewatch uses none. The parse workers inherit this. Set
+    # PYDANTIC_DISABLE_PLUGINS yourself to choose otherwise.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     from casewatch import cli
 

@@ -1,7 +1,7 @@
 """The user's cache folder: parsed configs and the prepared sentence model are kept there.
 
 Its own module so that the parse worker, which prepares the model, does not import the
-configuration's models (pydantic) to find it.
+configuration's loader to find it.
 """
 
 from __future__ import annotations
