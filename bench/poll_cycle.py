@@ -669,7 +669,7 @@ def ingest_per_entry(on_case: int, seed: int, repeats: int) -> IngestCost:
     from casewatch.judging import (
         EARLIEST_DATE,
         Finishing,
-        judge_entries,
+        Judging,
         pickled_rules,
         prepare_document,
     )
@@ -710,17 +710,18 @@ def ingest_per_entry(on_case: int, seed: int, repeats: int) -> IngestCost:
                     now=clock.now(),
                     earliest=EARLIEST_DATE,
                 )
-                _, identities = prepare_document(functools.partial(_same, doc), finishing)
-                judged = judge_entries(
-                    doc.entries,
+                job = Judging(
                     rules=rules,
-                    cfg=finishing.cfg,
                     source_kind="news",
                     keying=monitor.filer.keying(None),  # feeds, not pages
+                    source_id=int(rows[url]["id"]),
+                    database=None,  # a fresh database: every entry is new
                 )
+                prepared = prepare_document(functools.partial(_same, doc), finishing, job)
+                identities, judged = prepared.identities, prepared.judged
                 docs.append((url, doc.entries, identities, judged))
             judging.append(time.perf_counter() - started)
-            kept = sum(1 for *_, done in docs for one in done if one.kept)
+            kept = sum(1 for *_, done in docs for one in done.values() if one.kept)
             started = time.perf_counter()
             relevant = 0
             for url, entries, identities, done in docs:
@@ -734,7 +735,7 @@ def ingest_per_entry(on_case: int, seed: int, repeats: int) -> IngestCost:
                         outcome,
                         first_poll=False,
                         backfill=True,
-                        judged_before=dict(enumerate(done)),
+                        judged_before=done,
                         identities=identities,
                     )
                 relevant += outcome.relevant

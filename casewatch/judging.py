@@ -2,9 +2,9 @@
 filing its story needs; and finishing a parsed document (outlets, dates, identity keys).
 
 Everything here is pure and per entry, so it runs where the cycle has CPU to spare: in the
-parse worker process (`prepare_document` right after the parse, `judge_entries` handed the
-rules once as pickled bytes), or inline when there is no worker. The main process then only
-looks up, files, stores and decides.
+parse worker process, in the job that parses the document (`prepare_document` with a
+`Judging`: the entries cross the process boundary once, their verdicts with them), or inline
+when there is no worker. The main process then only looks up, files, stores and decides.
 """
 
 from __future__ import annotations
@@ -56,13 +56,43 @@ class Finishing:
 Identities = list[list[str] | None]
 
 
+@dataclass(frozen=True)
+class Judging:
+    """What judging a document's new entries in its parse job takes (`prepare_document`)."""
+
+    rules: bytes  # `pickled_rules`: unpickled and compiled once per process (`_engine`)
+    source_kind: str
+    keying: dedup.Keying  # the story keys of kept entries are made in the job too
+    source_id: int
+    # The database file whose `seen` keys say which entries are new, and whose stories say
+    # which kept entries need no signature (read-only, a hint: the process that stores them
+    # looks again); None: every entry with an identity is judged, with its signature.
+    database: str | None
+    titles_since: datetime | None = None  # title keys match stories seen since (the window)
+
+
+@dataclass
+class Prepared:
+    """A parsed document finished for filing, with the verdicts of its new entries."""
+
+    parsed: ParseResult
+    identities: Identities  # `dedup.document_identities`
+    judged: dict[int, Judged] = dataclasses.field(default_factory=dict)  # by entry index
+    not_judged: str | None = None  # why a job asked to judge did not (its entries are judged
+    # where they are filed)
+
+
 def prepare_document(
-    parse: Callable[[], ParseResult], finishing: Finishing
-) -> tuple[ParseResult, Identities]:
+    parse: Callable[[], ParseResult], finishing: Finishing, judging: Judging | None = None
+) -> Prepared:
     """Parse a document and finish its entries for filing: the outlet that wrote each one, its
     dates where they can be true (`plausible_date`), and the document's identity keys
-    (`dedup.document_identities`). The parse worker's job (a top-level function, so a process
-    pool can call it, with `parse` a partial of a top-level parser)."""
+    (`dedup.document_identities`); with `judging`, also judge the entries the database has not
+    seen (`judge_new`). The parse worker's job (a top-level function, so a process pool can
+    call it, with `parse` a partial of a top-level parser).
+
+    Judging that fails (the database cannot be read, a rule raises) loses nothing: the job
+    says why in `not_judged`, and the entries are judged where they are filed."""
     parsed = parse()
     cfg = finishing.cfg
     title = parsed.feed_title if finishing.feed_title_names_outlet else None
@@ -76,7 +106,55 @@ def prepare_document(
     identities = dedup.document_identities(
         parsed.entries, source_format=cfg.format, outlets=finishing.outlets
     )
-    return parsed, identities
+    prepared = Prepared(parsed, identities)
+    if judging is not None and not parsed.error:
+        try:
+            prepared.judged = judge_new(parsed.entries, identities, cfg, judging)
+        except Exception as exc:  # judged where they are filed instead: nothing is lost
+            prepared.not_judged = f"{type(exc).__name__}: {exc}"
+    return prepared
+
+
+def judge_new(
+    entries: list[Entry], identities: Identities, cfg: SourceConfig, judging: Judging
+) -> dict[int, Judged]:
+    """`judge_entry` (with story keys) for each entry that has an identity and whose keys
+    `judging.database` has not stored for the source, by index; a kept entry's MinHash
+    signature too, unless a story of the database already holds its story keys (filing finds
+    that story by them and needs no signature)."""
+    new = [index for index, keys in enumerate(identities) if keys is not None]
+    database = judging.database
+    if database is not None and new:
+        from storage.reader import read_seen
+
+        seen = read_seen(
+            database,
+            judging.source_id,
+            [key for index in new for key in identities[index] or ()],
+        )
+        new = [index for index in new if not any(key in seen for key in identities[index] or ())]
+    if not new:
+        return {}
+    engine = _engine(judging.rules)
+    judged = {}
+    for index in new:
+        entry = entries[index]
+        one = judge_entry(engine, entry, cfg, judging.source_kind, judging.keying)
+        if one.story is not None and not _story_known(one.story, judging):
+            one = dataclasses.replace(one, story=one.story.with_signature(entry, judging.keying))
+        judged[index] = one
+    return judged
+
+
+def _story_known(keys: dedup.StoryKeys, judging: Judging) -> bool:
+    """Whether a stored story holds these keys, so that filing needs no signature (a story
+    filed after the look needs none either, but the job cannot know it: the signature is made,
+    and filing uses it only if it finds no story by the keys)."""
+    if judging.database is None:
+        return False
+    from storage.reader import story_known
+
+    return story_known(judging.database, list(keys.match), titles_since=judging.titles_since)
 
 
 @dataclass(frozen=True)
@@ -132,12 +210,13 @@ def judge_entry(
     cfg: SourceConfig,
     source_kind: str,
     keying: dedup.Keying | None = None,
-    *,
-    signature: bool = True,
 ) -> Judged:
     """The rules' verdict on an entry, its kind, lead, language and canonical URL; with a
-    `keying`, also what filing its story needs (`Judged.story`, `thin`, `timeline_url`),
-    its MinHash signature only with `signature` (filing makes it when it needs it)."""
+    `keying`, also what filing its story needs (`Judged.story`, `thin`, `timeline_url`).
+
+    Not the MinHash signature: filing makes it when no story has the entry's keys (in the
+    4-of-20 mix, 31 of 400 kept entries; making it for all 400 cost the parse worker 0.13-0.3
+    s of a cycle), and the parse job when no stored story has them (`judge_new`)."""
     match = judge(engine, entry, cfg, source_kind)
     relevant = match.verdict == "relevant"
     court = match.court and relevant  # the rules decide; a court's own feed is a forum
@@ -157,19 +236,15 @@ def judge_entry(
     judged = Judged(match, court, lead, language, canon)
     if keying is None or not kept:
         return judged
-    return complete(judged, entry, keying, signature=signature)
+    return complete(judged, entry, keying)
 
 
-def complete(
-    judged: Judged, entry: Entry, keying: dedup.Keying, *, signature: bool = False
-) -> Judged:
+def complete(judged: Judged, entry: Entry, keying: dedup.Keying) -> Judged:
     """A kept entry's judgment with what filing its story needs from the entry alone: its
     story keys (`dedup.story_keys`), whether its lead is thin, its timeline link."""
     return dataclasses.replace(
         judged,
-        story=dedup.story_keys(
-            entry, keying, canonical_link=judged.canonical_url, signature=signature
-        ),
+        story=dedup.story_keys(entry, keying, canonical_link=judged.canonical_url, signature=False),
         thin=judged.relevant
         and bool(entry.link)
         and summary.needs_article(judged.lead, title=entry.title),
@@ -186,34 +261,20 @@ def timeline_link(url: str | None) -> str | None:
     return None if dedup.is_opaque_link(clean) else clean
 
 
-def judge_in_worker(worker_queue: int, own_queue: int) -> bool:
-    """Whether the parse worker should judge a parsed source rather than the main process:
-    when the worker has no more sources to judge queued than the main process has parsed
-    sources waiting to be filed. The busier side leaves it to the other. Feeds waiting to be
-    parsed do not count: a parse costs a fifth of judging a feed's entries since feedparser-rs,
-    and counting them left the worker idle while this process judged every entry (20 of 20 on
-    the case: 4.79 -> 4.38 s a cycle, 4 alternated runs each)."""
-    return worker_queue <= own_queue
+def judge_in_job(worker_backlog: int, own_backlog: int) -> bool:
+    """Whether a fetched source's parse job judges its entries too (in the parse worker)
+    rather than leave them to the main process, which files every source: when the worker
+    has no more jobs to judge in than the main process has sources of its own to judge
+    (`worker_backlog`: jobs sent with judging whose result has not come back; `own_backlog`:
+    sources sent without, not yet filed). A source arriving alone is judged in the worker; a
+    burst of responses is shared about evenly, since a parse costs about what filing costs."""
+    return worker_backlog <= own_backlog
 
 
 def pickled_rules(settings: RelevanceSettings) -> bytes:
-    """The rules as `judge_entries` takes them: pickled once, compiled once per process."""
+    """The rules as a `Judging` carries them: pickled once by the process that owns them,
+    unpickled and compiled once per process that judges (`_engine`)."""
     return pickle.dumps(settings, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def judge_entries(
-    entries: list[Entry],
-    *,
-    rules: bytes,
-    cfg: SourceConfig,
-    source_kind: str,
-    keying: dedup.Keying | None = None,
-) -> list[Judged]:
-    """`judge_entry` for each entry: the parse worker's job (a top-level function, so a process
-    pool can call it). `rules` comes from `pickled_rules`, made by the process that owns them;
-    `keying` makes the story keys of kept entries here too."""
-    engine = _engine(rules)
-    return [judge_entry(engine, entry, cfg, source_kind, keying) for entry in entries]
 
 
 @functools.lru_cache(maxsize=2)
@@ -222,5 +283,5 @@ def _engine(rules: bytes) -> RuleEngine:
     # unpickling them is safe; the compiled engine is kept for the worker's next jobs.
     settings = pickle.loads(rules)
     if not isinstance(settings, RelevanceSettings):
-        raise TypeError(f"judge_entries: rules are a {type(settings).__name__}, not settings")
+        raise TypeError(f"judging: the rules are a {type(settings).__name__}, not settings")
     return RuleEngine(settings)

@@ -11,12 +11,13 @@ opens the app) does not load them (issue 9: start-up).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import logging
 import random
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -26,14 +27,14 @@ from casewatch import alerting, notices, schedule
 from casewatch.clock import Clock
 from casewatch.config import Config, SourceConfig
 from casewatch.fetch import Fetcher
-from casewatch.model import Entry, FetchResult, Match, ParseResult
+from casewatch.model import Entry, FetchResult, Match
 from casewatch.sourcelist import display_name
 from casewatch.text import fold
 from casewatch.worker import StartsEarly
 from storage import events as stored_events
 from storage import items, outbox, sources, stories, timeline
 from storage import notices as notice_store
-from storage.db import is_busy
+from storage.db import is_busy, path_of
 from storage.sources import SourceSpec
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from casewatch.event_filing import EventFiler
     from casewatch.events import Report
     from casewatch.filing import Placement, StoryFiler
-    from casewatch.judging import Identities, Judged
+    from casewatch.judging import Judged, Judging, Prepared
     from casewatch.outlets import OutletNames
     from casewatch.relevance import RuleEngine
     from storage.db import Database
@@ -153,8 +154,8 @@ class Monitor:
         self.executor = executor
         self.progress = progress
         self._rules: bytes | None = None  # the rules pickled for the worker, made on first use
-        self._judging = 0  # judge jobs in the executor whose result has not come back
-        self._parsed_waiting = 0  # sources parsed whose filing has not begun (this process's queue)
+        self._worker_judging = 0  # parse jobs that judge, whose result has not come back
+        self._own_judging = 0  # sources whose entries this process judges, not yet filed
         # stories queued for the event stage waiting to be sent to the worker (headline, lead,
         # day), and those sent: what was sent, the job reading them and their place in it
         self._to_embed: list[tuple[int, tuple[str, str, date]]] = []
@@ -418,33 +419,38 @@ class Monitor:
         if result.not_modified or result.body is None:
             self._record_success(src, result, entry_count=None, new_items=0)
             return outcome
-        # The worker parses and finishes the entries (outlets, dates, identity keys).
-        parsed, identities = await self._parse(result, cfg, src)
-        outcome.skipped = parsed.skipped
-        for msg in parsed.skipped:
-            log.info("%s: skipped an entry: %s", src["name"], msg)
-        if parsed.error:
-            outcome.status, outcome.error = "failed", parsed.error
-            self._record_failure(src, parsed.error, result.status, None)
-            return outcome
-        outcome.status, outcome.entries = "new", len(parsed.entries)
-        first_poll = sources.first_poll_pending(src)
-        # The worker judges (rules, lead, language, story keys) while this process files others.
-        judged = await self._judge_new(src, cfg, parsed.entries, identities)
-        with self.db.atomic():
-            self._ingest(
-                src,
-                cfg,
-                parsed.entries,
-                outcome,
-                first_poll=first_poll,
-                backfill=backfill,
-                judged_before=judged,
-                identities=identities,
-            )
-            self._record_success(
-                src, result, entry_count=len(parsed.entries), new_items=outcome.new_items
-            )
+        with self._judging_side() as in_worker:
+            # The worker parses and finishes the entries (outlets, dates, identity keys) and,
+            # `in_worker`, judges the new ones (rules, lead, language, story keys) in that job.
+            prepared = await self._parse(result, cfg, src, judge=in_worker)
+            parsed = prepared.parsed
+            outcome.skipped = parsed.skipped
+            for msg in parsed.skipped:
+                log.info("%s: skipped an entry: %s", src["name"], msg)
+            if parsed.error:
+                outcome.status, outcome.error = "failed", parsed.error
+                self._record_failure(src, parsed.error, result.status, None)
+                return outcome
+            if prepared.not_judged:
+                log.info(
+                    "%s: judged here, not by the parse worker: %s", src["name"], prepared.not_judged
+                )
+            outcome.status, outcome.entries = "new", len(parsed.entries)
+            first_poll = sources.first_poll_pending(src)
+            with self.db.atomic():
+                self._ingest(
+                    src,
+                    cfg,
+                    parsed.entries,
+                    outcome,
+                    first_poll=first_poll,
+                    backfill=backfill,
+                    judged_before=prepared.judged,
+                    identities=prepared.identities,
+                )
+                self._record_success(
+                    src, result, entry_count=len(parsed.entries), new_items=outcome.new_items
+                )
         if outcome.thin:
             await self._read_articles(outcome.thin[: self.MAX_ARTICLES], cfg, guard=guard)
         return outcome
@@ -497,11 +503,28 @@ class Monitor:
                     known = stored_events.of_story(self.db, int(story_id))
                     self._rearm_updates(int(known["alert_story_id"]) if known else int(story_id))
 
+    @contextlib.contextmanager
+    def _judging_side(self) -> Iterator[bool]:
+        """Whether a fetched source's parse job judges its entries too (True), or this process
+        does when it files them (`judging.judge_in_job`: the side with less judging queued;
+        always this process when there is no worker process). Held until the source is filed."""
+        from casewatch.judging import judge_in_job
+
+        if self.executor is not None and judge_in_job(self._worker_judging, self._own_judging):
+            yield True
+            return
+        self._own_judging += 1
+        try:
+            yield False
+        finally:
+            self._own_judging -= 1
+
     async def _parse(
-        self, result: FetchResult, cfg: SourceConfig, src: dict
-    ) -> tuple[ParseResult, Identities]:
-        """Parse off the event loop and finish the entries there (`prepare_document`); partials
-        (not lambdas) so the executor may be a process pool."""
+        self, result: FetchResult, cfg: SourceConfig, src: dict, *, judge: bool = False
+    ) -> Prepared:
+        """Parse off the event loop and finish the entries there (`prepare_document`), and with
+        `judge` judge the new ones in the same job; partials (not lambdas) so the executor may
+        be a process pool."""
         from casewatch.judging import Finishing, prepare_document
 
         body = result.body or b""
@@ -529,19 +552,40 @@ class Monitor:
             now=self.clock.now(),
             earliest=self.earliest,
         )
+        judging = self._judging_for(src) if judge else None
         parsing = loop.run_in_executor(
-            self.executor, functools.partial(prepare_document, job, finishing)
+            self.executor, functools.partial(prepare_document, job, finishing, judging)
         )
-        # Counted when the result arrives, not when this coroutine resumes: the loop may have
-        # many parsed sources to file before it comes back here (see `_judge_new`).
-        parsing.add_done_callback(self._parsed)
-        try:
-            return await parsing
-        finally:
-            self._parsed_waiting -= 1  # this source is being filed now
+        if judging is not None:
+            self._worker_judging += 1
+            parsing.add_done_callback(self._judged)
+        return await parsing
 
-    def _parsed(self, _: asyncio.Future) -> None:
-        self._parsed_waiting += 1
+    def _judged(self, _: asyncio.Future) -> None:
+        self._worker_judging -= 1
+
+    def _judging_for(self, src: dict) -> Judging:
+        """What the parse job of `src` needs to judge its new entries: the rules (pickled once
+        here, compiled once per worker), the story keying, and the database file it reads the
+        source's seen keys from (read-only)."""
+        from casewatch.judging import Judging, pickled_rules
+
+        if self._rules is None:
+            self._rules = pickled_rules(self.config.relevance)
+        return Judging(
+            rules=self._rules,
+            source_kind=src["kind"],
+            keying=self._keying(src),
+            source_id=int(src["id"]),
+            database=self._database_file,
+            titles_since=self.clock.now() - self.filer.window,
+        )
+
+    @functools.cached_property
+    def _database_file(self) -> str | None:
+        """The database's file, for another process to read (None: an in-memory database)."""
+        path = path_of(self.db)
+        return None if path.startswith(("(", ":memory:")) else path
 
     # -- health ----------------------------------------------------------------------------------
 
@@ -957,49 +1001,7 @@ class Monitor:
     ) -> Judged:
         from casewatch.judging import judge_entry
 
-        # Inline, the MinHash signature waits until filing needs it (no story found by keys).
-        return judge_entry(self.engine, entry, cfg, source_kind, keying, signature=False)
-
-    async def _judge_new(
-        self,
-        src: dict,
-        cfg: SourceConfig,
-        entries: list[Entry],
-        identities: list[list[str] | None],
-    ) -> dict[int, Judged]:
-        """Judge the entries not seen before in the parse worker, by their index, with their
-        story keys. Nothing (they are judged inline by `_ingest`) when there is no worker
-        process, or when the worker has more sources to judge queued than this process has
-        parsed sources waiting to be filed: the busier core leaves the judging to the other."""
-        from casewatch.judging import judge_entries, judge_in_worker, pickled_rules
-
-        if self.executor is None or not judge_in_worker(self._judging, self._parsed_waiting):
-            return {}
-        seen = items.seen_keys(self.db, src["id"], [k for keys in identities if keys for k in keys])
-        new = [
-            index
-            for index, keys in enumerate(identities)
-            if keys is not None and not any(key in seen for key in keys)
-        ]
-        if not new:
-            return {}
-        if self._rules is None:
-            self._rules = pickled_rules(self.config.relevance)
-        job = functools.partial(
-            judge_entries,
-            [entries[index] for index in new],
-            rules=self._rules,
-            cfg=cfg,
-            source_kind=src["kind"],
-            keying=self._keying(src),
-        )
-        self._judging += 1
-        judging = asyncio.get_running_loop().run_in_executor(self.executor, job)
-        judging.add_done_callback(self._judged)
-        return dict(zip(new, await judging, strict=True))
-
-    def _judged(self, _: asyncio.Future) -> None:
-        self._judging -= 1
+        return judge_entry(self.engine, entry, cfg, source_kind, keying)
 
     def _place(self, entry: Entry, src: dict, judged: Judged, now: datetime) -> Placement:
         return self.filer.place(

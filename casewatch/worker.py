@@ -13,8 +13,15 @@ from __future__ import annotations
 import importlib
 from typing import Protocol, runtime_checkable
 
-# What the worker's jobs run: feeds and pages parsed, entries judged (rules, lead, language).
-JOB_MODULES = ("casewatch.parse", "casewatch.pages", "casewatch.judging", "casewatch.config")
+# What the worker's jobs run: feeds and pages parsed, entries judged (rules, lead, language),
+# the source's seen keys read (read-only) to judge only new entries.
+JOB_MODULES = (
+    "casewatch.parse",
+    "casewatch.pages",
+    "casewatch.judging",
+    "casewatch.config",
+    "storage.reader",
+)
 
 
 @runtime_checkable

@@ -9,6 +9,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from storage import reader
 from storage.db import Database, one, rows
 from storage.events import development_kind_sql
 from storage.timeutil import iso
@@ -50,25 +51,12 @@ def seen_item(db: Database, source_id: int, keys: list[str]) -> int | None:
     return None
 
 
-_KEYS_PER_QUERY = 500  # bound variables per statement, well under SQLite's limit
-
-
 def seen_keys(db: Database, source_id: int, keys: list[str]) -> dict[str, int]:
     """Which of these identity keys of a source are stored, with their item ids: a whole
-    fetched document's keys in one statement (per 500 keys)."""
-    found: dict[str, int] = {}
-    unique = list(dict.fromkeys(keys))
-    for start in range(0, len(unique), _KEYS_PER_QUERY):
-        chunk = unique[start : start + _KEYS_PER_QUERY]
-        marks = ",".join("?" * len(chunk))
-        found.update(
-            (str(key), int(item_id))
-            for key, item_id in db.conn.execute(
-                f"SELECT key, item_id FROM seen WHERE source_id = ? AND key IN ({marks})",
-                (source_id, *chunk),
-            )
-        )
-    return found
+    fetched document's keys in one statement (per 500 keys). Inside the write transaction
+    that stores the entries, this is the authoritative answer (`storage.reader` reads it
+    for the parse worker, as a hint)."""
+    return reader.lookup(db.conn, source_id, keys)
 
 
 def add_seen(db: Database, source_id: int, keys: list[str], item_id: int) -> None:
