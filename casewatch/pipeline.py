@@ -158,7 +158,8 @@ class Monitor:
         self._own_judging = 0  # sources whose entries this process judges, not yet filed
         # stories queued for the event stage waiting to be sent to the worker (headline, lead,
         # day), and those sent: what was sent, the job reading them and their place in it
-        self._to_embed: list[tuple[int, tuple[str, str, date]]] = []
+        self._to_embed: dict[int, None] = {}  # story ids, in the order they came
+        self._in_flight: asyncio.Future[list[Report]] | None = None  # the last job sent
         self._embedding: dict[
             int, tuple[tuple[str, str, date], asyncio.Future[list[Report]], int]
         ] = {}
@@ -781,6 +782,8 @@ class Monitor:
                 court=judged.court,
                 now=now,
             )
+            if filed.joined or filed.lead_filled:
+                self._embed_again(filed.story_id)  # its lead may be another outlet's now
             if judged.court and judged.relevant:
                 self._note_court_act(filed.story_id, entry, item_id, judged.timeline_url, now)
             published = entry.published or entry.updated
@@ -820,25 +823,49 @@ class Monitor:
     # -- events ----------------------------------------------------------------------------------
 
     def _embed_soon(self, story_id: int) -> None:
-        """A story waits for the event stage: the worker embeds it and reads what matching
-        needs of it (`embed.reports`) now, while this process files the other sources, instead
-        of in one batch at the end of the cycle (the stage was a serial tail of 0.2 to 0.37 s).
-        The stories one source's ingest queued go in one job, sent when the ingest is done; the
-        first job loads the model. With no worker process the stage does it all."""
+        """A story waits for the event stage, or one waiting had another outlet's report (its
+        lead may have changed): the worker embeds it and reads what matching needs of it
+        (`embed.reports`) now, while this process files the other sources, instead of in one
+        batch at the end of the cycle (the stage was a serial tail of 0.2 to 0.37 s). The
+        stories of one turn of the event loop (one source's ingest, or several) go in one job,
+        sent when the turn is done, with the headline, lead and day they have then; the first
+        job loads the model. With no worker process the stage does it all."""
         if self.executor is None or not self.config.events.enabled:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # ingest called outside a cycle (a bench): the stage does it
             return
-        story = stories.get(self.db, story_id) or {}
-        day = stored_events.story_day(story.get("published_at"), story.get("first_seen_at"))
-        if not self._to_embed:
+        first = not self._to_embed
+        self._to_embed[story_id] = None
+        if first and (self._in_flight is None or self._in_flight.done()):
             loop.call_soon(self._submit_embedding)
-        self._to_embed.append((story_id, (story["title"], story["summary"] or "", day)))
+
+    def _embed_again(self, story_id: int) -> None:
+        """A story sent to the worker this cycle had another report: sent again if its
+        headline, lead or day changed (`_submit_embedding` compares)."""
+        if story_id in self._embedding:
+            self._embed_soon(story_id)
 
     def _submit_embedding(self) -> None:
-        batch, self._to_embed = self._to_embed, []
+        """Send the stories waiting to the worker, unless a job of them is under way: then they
+        go when it is done (`_embedded`), in one job however many came meanwhile (a batch
+        embeds each at a fraction of the cost, and a lead changed twice is read once)."""
+        if self._in_flight is not None and not self._in_flight.done():
+            return
+        batch: list[tuple[int, tuple[str, str, date]]] = []
+        for story_id in self._to_embed:
+            story = stories.get(self.db, story_id) or {}
+            if not story:
+                continue
+            day = stored_events.story_day(story["published_at"], story["first_seen_at"])
+            read = (story["title"], story["summary"] or "", day)
+            sent = self._embedding.get(story_id)
+            if sent is None or sent[0] != read:
+                batch.append((story_id, read))
+        self._to_embed = {}
+        if not batch:
+            return
         try:
             job = self._read_stories([read for _, read in batch])
         except Exception as exc:  # a worker that cannot take it: the stage tries again
@@ -846,6 +873,12 @@ class Monitor:
             return
         for index, (story_id, read) in enumerate(batch):
             self._embedding[story_id] = (read, job, index)
+        self._in_flight = job
+        job.add_done_callback(self._embedded)
+
+    def _embedded(self, _: asyncio.Future[list[Report]]) -> None:
+        if self._to_embed:
+            self._submit_embedding()
 
     def _read_stories(self, batch: list[tuple[str, str, date]]) -> asyncio.Future[list[Report]]:
         from casewatch import embed  # no numpy here: the worker computes, this process reads
@@ -858,6 +891,7 @@ class Monitor:
         during the cycle if its headline, lead and day are still those (a later report of the
         same cycle may have changed its lead), the others read now in one batch. A story the
         model failed to read is left out (it starts an event of its own)."""
+        self._to_embed = {}  # not sent yet: read below with the others
         early, self._embedding = self._embedding, {}
         jobs = {id(job): job for _, job, _ in early.values()}
         done = await asyncio.gather(*jobs.values(), return_exceptions=True)

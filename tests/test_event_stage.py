@@ -276,6 +276,41 @@ async def test_a_story_whose_lead_changed_after_it_was_embedded_is_embedded_agai
             worker.shutdown()
 
 
+async def test_a_story_another_outlet_joins_during_the_cycle_is_read_again_then(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """Another outlet's report joins a waiting story and its lead becomes the story's: the
+    worker reads the story again during the cycle, so the stage has nothing left to embed."""
+    clock = FakeClock(START)
+    a = feed_server.route("/a.xml", rss([filler(0)]))
+    b = feed_server.route("/b.xml", rss([filler(1)]))
+    sources = [{"name": "A", "url": a}, {"name": "B", "url": b}]
+    async with app_for(tmp_path, sources, clock=clock, relevance=RULES, case=CASE) as app:
+        worker = RecordingExecutor()
+        app.monitor.executor = worker
+        try:
+            await app.monitor.poll_once()
+            title, lead = DECLINES[0]
+            longer = f"{DECLINES[1][1]} It said China is not a member of the court."
+            feed_server.route("/a.xml", rss([report(1, title, lead)]))
+            feed_server.route("/b.xml", rss([report(2, title, longer)]))
+            clock.advance(3600)
+            for src in app.db.execute("SELECT * FROM sources ORDER BY id").fetchall():
+                await app.monitor.poll_source(dict(src))
+                await asyncio.sleep(0)  # the turn is done: its stories go to the worker
+            # (while a job is under way, what comes meanwhile is sent when it is done)
+            assert app.monitor._in_flight is not None
+            await app.monitor._in_flight
+            await asyncio.sleep(0)
+            story = stories.get(app.db, 1) or {}
+            assert story["summary"] != lead  # the second outlet's lead is the story's now
+            assert worker.embedded == [[[title, lead]], [[title, story["summary"]]]]
+            assert await app.monitor.file_events() == [1]
+            assert len(worker.embedded) == 2  # nothing left for the stage to embed
+        finally:
+            worker.shutdown()
+
+
 async def test_a_failing_model_loses_no_story_each_starts_its_own_event(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
