@@ -160,6 +160,7 @@ class Monitor:
         # day), and those sent: what was sent, the job reading them and their place in it
         self._to_embed: dict[int, None] = {}  # story ids, in the order they came
         self._in_flight: asyncio.Future[list[Report]] | None = None  # the last job sent
+        self._model_warmed = False  # the worker was asked to load the sentence model
         self._embedding: dict[
             int, tuple[tuple[str, str, date], asyncio.Future[list[Report]], int]
         ] = {}
@@ -330,6 +331,7 @@ class Monitor:
             # the parse worker starts up now, while the requests are out. (A cycle of sources
             # read before may well have nothing to parse: its worker starts with the first job.)
             self.executor.start()
+            self._warm_event_model()
         total, done = len(due), 0
         # Sources in flight at once: no more than the fetcher serves, so no fetch waits in a
         # queue while the loop is busy ingesting the others, and memory stays bounded. A source
@@ -821,6 +823,22 @@ class Monitor:
         return self.filer.keying(src["url"] if src["format"] == "page" else None)
 
     # -- events ----------------------------------------------------------------------------------
+
+    def _warm_event_model(self) -> None:
+        """A cycle that reads sources never read before (a first poll, where stories become
+        relevant by the dozen) has the worker load the sentence model right after its start-up
+        imports, before the feeds' parse jobs: that is while the requests are still out (its
+        idle time), not behind every parse job of the cycle (0.2-0.4 s on the stage's tail)."""
+        if self._model_warmed or not self.config.events.enabled:
+            return
+        self._model_warmed = True
+        from casewatch import embed  # no numpy here: the worker loads the model
+
+        assert self.executor is not None
+        try:
+            self.executor.submit(embed.warm)
+        except Exception as exc:  # a worker that cannot take it: the first batch loads it
+            log.debug("sentence model not loaded ahead: %s", exc)
 
     def _embed_soon(self, story_id: int) -> None:
         """A story waits for the event stage, or one waiting had another outlet's report (its

@@ -246,6 +246,37 @@ async def test_the_worker_embeds_a_story_as_soon_as_its_source_queues_it(
             worker.shutdown()
 
 
+class EarlyStartingExecutor(RecordingExecutor):
+    """A stand-in for the parse worker that can be started ahead (`worker.StartsEarly`)."""
+
+    def start(self) -> None:
+        self.jobs.append("start")
+
+
+async def test_a_first_poll_has_the_worker_load_the_model_before_any_parse_job(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """A cycle of sources never read starts the worker ahead; the model's load follows at once
+    (in the worker's wait for the first response), not behind every parse job of the cycle.
+    Once per monitor; a cycle of sources read before loads it with its first job."""
+    clock = FakeClock(START)
+    url = feed_server.route("/a.xml", rss([report(1, *DECLINES[0])]))
+    async with app_for(
+        tmp_path, [{"name": "A", "url": url}], clock=clock, relevance=RULES, case=CASE
+    ) as app:
+        worker = EarlyStartingExecutor()
+        app.monitor.executor = worker
+        try:
+            await app.monitor.poll_once(backfill=True)
+            assert worker.jobs[:2] == ["start", "warm"] and worker.jobs.count("warm") == 1
+            feed_server.route("/a.xml", rss([report(1, *DECLINES[0]), report(2, *DECLINES[1])]))
+            clock.advance(3600)
+            await app.monitor.poll_once()
+            assert worker.jobs.count("warm") == 1 and worker.jobs.count("start") == 1
+        finally:
+            worker.shutdown()
+
+
 async def test_a_story_whose_lead_changed_after_it_was_embedded_is_embedded_again(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
