@@ -532,16 +532,15 @@ class Monitor:
 
         body = result.body or b""
         loop = asyncio.get_running_loop()
-        if cfg.format == "page":
-            from casewatch.pages import parse_page
+        # The worker's names for the parsers: feedparser and the cleaner are imported there.
+        from casewatch.worker import parse_feed, parse_page
 
+        if cfg.format == "page":
             assert cfg.page is not None
             job = functools.partial(
                 parse_page, body, cfg.page, url=result.final_url, content_type=result.content_type
             )
         else:
-            from casewatch.parse import parse_feed  # feedparser: imported by the first parse
-
             job = functools.partial(
                 parse_feed, body, content_type=result.content_type, url=result.final_url
             )

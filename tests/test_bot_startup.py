@@ -342,8 +342,10 @@ async def test_parse_workers_import_only_what_their_jobs_need(
     assert [json.loads(line)["title"] for line in out.splitlines()] == [CASE]
     [main] = modules_of("main")
     [worker] = modules_of("worker")
-    assert {"casewatch.cli", "aiohttp", "casewatch.parse"} <= main
+    assert {"casewatch.cli", "aiohttp", "casewatch.pipeline"} <= main
     assert "casewatch.parse" in worker and "feedparser" in worker  # it did the parsing
+    # ... and the bot's process named the job without importing the parser (issue 9)
+    assert not {"casewatch.parse", "casewatch.pages"} & main and not heavy(main, ("feedparser",))
     assert not heavy(worker, ("aiohttp", "discord", "sqlite_utils", "dotenv"))
     # Of the database layer, only the read-only look (`storage.reader`: a source's seen keys,
     # whether a story holds an entry's keys) and what it imports.
