@@ -9,6 +9,7 @@ import logging
 import random
 import signal
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
@@ -159,6 +160,7 @@ class OnDemandPool(Executor):
         self.warm_ups: list[Future[list[str]]] = []  # `start`'s jobs: the modules imported
         self.jobs = 0  # jobs submitted, not counting the warm-ups
         self._running: list[list[Future[Any]]] = [[], []]  # per lane: jobs maybe not done
+        self._lock = threading.Lock()
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -192,14 +194,17 @@ class OnDemandPool(Executor):
             ]
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        self.jobs += 1
-        lanes = self._started()
-        self._running = [[f for f in lane if not f.done()] for lane in self._running]
-        running = tuple(len(self._running[i]) for i in range(len(lanes)))
-        lane = lane_for(is_model_job(fn), running, self.sizes)
-        future = lanes[lane].submit(fn, *args, **kwargs)
-        self._running[lane].append(future)
-        return future
+        # The cycle's next parse job is sent from the thread that receives a result
+        # (`sharing.SharedQueue`), the model's jobs from the event loop's.
+        with self._lock:
+            self.jobs += 1
+            lanes = self._started()
+            self._running = [[f for f in lane if not f.done()] for lane in self._running]
+            running = tuple(len(self._running[i]) for i in range(len(lanes)))
+            lane = lane_for(is_model_job(fn), running, self.sizes)
+            future = lanes[lane].submit(fn, *args, **kwargs)
+            self._running[lane].append(future)
+            return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         if self._pool is None:

@@ -3,8 +3,9 @@ filing its story needs; and finishing a parsed document (outlets, dates, identit
 
 Everything here is pure and per entry, so it runs where the cycle has CPU to spare: in the
 parse worker process, in the job that parses the document (`prepare_document` with a
-`Judging`: the entries cross the process boundary once, their verdicts with them), or inline
-when there is no worker. The main process then only looks up, files, stores and decides.
+`Judging`: the entries cross the process boundary once, their verdicts with them), or in the
+main process, which parses the documents it takes when it is free first (`casewatch.sharing`)
+and judges their new entries as it files them, and everything when there is no worker.
 """
 
 from __future__ import annotations
@@ -259,16 +260,6 @@ def timeline_link(url: str | None) -> str | None:
         return None
     clean = dedup.canonical_url(url)
     return None if dedup.is_opaque_link(clean) else clean
-
-
-def judge_in_job(worker_backlog: int, own_backlog: int) -> bool:
-    """Whether a fetched source's parse job judges its entries too (in the parse worker)
-    rather than leave them to the main process, which files every source: when the worker
-    has no more jobs to judge in than the main process has sources of its own to judge
-    (`worker_backlog`: jobs sent with judging whose result has not come back; `own_backlog`:
-    sources sent without, not yet filed). A source arriving alone is judged in the worker; a
-    burst of responses is shared about evenly, since a parse costs about what filing costs."""
-    return worker_backlog <= own_backlog
 
 
 def pickled_rules(settings: RelevanceSettings) -> bytes:

@@ -11,13 +11,12 @@ opens the app) does not load them (issue 9: start-up).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import hashlib
 import logging
 import random
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -45,6 +44,7 @@ if TYPE_CHECKING:
     from casewatch.judging import Judged, Judging, Prepared
     from casewatch.outlets import OutletNames
     from casewatch.relevance import RuleEngine
+    from casewatch.sharing import SharedQueue
     from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -154,8 +154,7 @@ class Monitor:
         self.executor = executor
         self.progress = progress
         self._rules: bytes | None = None  # the rules pickled for the worker, made on first use
-        self._worker_judging = 0  # parse jobs that judge, whose result has not come back
-        self._own_judging = 0  # sources whose entries this process judges, not yet filed
+        self._queue: SharedQueue[Prepared] | None = None  # `_sharing`
         # stories queued for the event stage waiting to be sent to the worker (headline, lead,
         # day), and those sent: what was sent, the job reading them and their place in it
         self._to_embed: dict[int, None] = {}  # story ids, in the order they came
@@ -422,38 +421,38 @@ class Monitor:
         if result.not_modified or result.body is None:
             self._record_success(src, result, entry_count=None, new_items=0)
             return outcome
-        with self._judging_side() as in_worker:
-            # The worker parses and finishes the entries (outlets, dates, identity keys) and,
-            # `in_worker`, judges the new ones (rules, lead, language, story keys) in that job.
-            prepared = await self._parse(result, cfg, src, judge=in_worker)
-            parsed = prepared.parsed
-            outcome.skipped = parsed.skipped
-            for msg in parsed.skipped:
-                log.info("%s: skipped an entry: %s", src["name"], msg)
-            if parsed.error:
-                outcome.status, outcome.error = "failed", parsed.error
-                self._record_failure(src, parsed.error, result.status, None)
-                return outcome
-            if prepared.not_judged:
-                log.info(
-                    "%s: judged here, not by the parse worker: %s", src["name"], prepared.not_judged
-                )
-            outcome.status, outcome.entries = "new", len(parsed.entries)
-            first_poll = sources.first_poll_pending(src)
-            with self.db.atomic():
-                self._ingest(
-                    src,
-                    cfg,
-                    parsed.entries,
-                    outcome,
-                    first_poll=first_poll,
-                    backfill=backfill,
-                    judged_before=prepared.judged,
-                    identities=prepared.identities,
-                )
-                self._record_success(
-                    src, result, entry_count=len(parsed.entries), new_items=outcome.new_items
-                )
+        # The worker parses and finishes the entries (outlets, dates, identity keys) and judges
+        # the new ones (rules, lead, language, story keys) in that job; or this process, when
+        # it is free first, parses them and judges them as it files them (`_parse`).
+        prepared = await self._parse(result, cfg, src)
+        parsed = prepared.parsed
+        outcome.skipped = parsed.skipped
+        for msg in parsed.skipped:
+            log.info("%s: skipped an entry: %s", src["name"], msg)
+        if parsed.error:
+            outcome.status, outcome.error = "failed", parsed.error
+            self._record_failure(src, parsed.error, result.status, None)
+            return outcome
+        if prepared.not_judged:
+            log.info(
+                "%s: judged here, not by the parse worker: %s", src["name"], prepared.not_judged
+            )
+        outcome.status, outcome.entries = "new", len(parsed.entries)
+        first_poll = sources.first_poll_pending(src)
+        with self.db.atomic():
+            self._ingest(
+                src,
+                cfg,
+                parsed.entries,
+                outcome,
+                first_poll=first_poll,
+                backfill=backfill,
+                judged_before=prepared.judged,
+                identities=prepared.identities,
+            )
+            self._record_success(
+                src, result, entry_count=len(parsed.entries), new_items=outcome.new_items
+            )
         if outcome.thin:
             await self._read_articles(outcome.thin[: self.MAX_ARTICLES], cfg, guard=guard)
         return outcome
@@ -506,33 +505,16 @@ class Monitor:
                     known = stored_events.of_story(self.db, int(story_id))
                     self._rearm_updates(int(known["alert_story_id"]) if known else int(story_id))
 
-    @contextlib.contextmanager
-    def _judging_side(self) -> Iterator[bool]:
-        """Whether a fetched source's parse job judges its entries too (True), or this process
-        does when it files them (`judging.judge_in_job`: the side with less judging queued;
-        always this process when there is no worker process). Held until the source is filed."""
-        from casewatch.judging import judge_in_job
-
-        if self.executor is not None and judge_in_job(self._worker_judging, self._own_judging):
-            yield True
-            return
-        self._own_judging += 1
-        try:
-            yield False
-        finally:
-            self._own_judging -= 1
-
-    async def _parse(
-        self, result: FetchResult, cfg: SourceConfig, src: dict, *, judge: bool = False
-    ) -> Prepared:
-        """Parse off the event loop and finish the entries there (`prepare_document`), and with
-        `judge` judge the new ones in the same job; partials (not lambdas) so the executor may
-        be a process pool."""
+    async def _parse(self, result: FetchResult, cfg: SourceConfig, src: dict) -> Prepared:
+        """Parse and finish the entries (`prepare_document`): in the worker, which judges the
+        new ones in the same job, or here when this process is free first (`sharing`), and
+        then `_ingest` judges the new ones; partials (not lambdas) so the executor may be a
+        process pool."""
         from casewatch.judging import Finishing, prepare_document
 
         body = result.body or b""
-        loop = asyncio.get_running_loop()
-        # The worker's names for the parsers: feedparser and the cleaner are imported there.
+        # The worker's names for the parsers: feedparser and the cleaner are imported where
+        # the job runs (here too, once this process takes a document: `sharing`).
         from casewatch.worker import parse_feed, parse_page
 
         if cfg.format == "page":
@@ -554,17 +536,22 @@ class Monitor:
             now=self.clock.now(),
             earliest=self.earliest,
         )
-        judging = self._judging_for(src) if judge else None
-        parsing = loop.run_in_executor(
-            self.executor, functools.partial(prepare_document, job, finishing, judging)
-        )
-        if judging is not None:
-            self._worker_judging += 1
-            parsing.add_done_callback(self._judged)
-        return await parsing
+        inline = functools.partial(prepare_document, job, finishing)
+        if self.executor is None:
+            return await self._sharing.run(inline, inline)
+        in_worker = functools.partial(prepare_document, job, finishing, self._judging_for(src))
+        return await self._sharing.run(in_worker, inline)
 
-    def _judged(self, _: asyncio.Future) -> None:
-        self._worker_judging -= 1
+    @property
+    def _sharing(self) -> SharedQueue[Prepared]:
+        """The parse jobs, shared between the worker processes (a few jobs each at a time) and
+        this process (the next waiting one whenever it is free); made for the executor."""
+        if self._queue is None or self._queue.executor is not self.executor:
+            from casewatch.sharing import IN_FLIGHT_PER_WORKER, SharedQueue
+
+            workers = getattr(self.executor, "workers", None) or 1
+            self._queue = SharedQueue(self.executor, IN_FLIGHT_PER_WORKER * workers)
+        return self._queue
 
     def _judging_for(self, src: dict) -> Judging:
         """What the parse job of `src` needs to judge its new entries: the rules (pickled once

@@ -20,7 +20,6 @@ from casewatch.judging import (
     Judging,
     complete,
     judge_entry,
-    judge_in_job,
     pickled_rules,
     prepare_document,
 )
@@ -274,19 +273,3 @@ def test_filing_inputs_of_a_kept_entry_are_its_keys_thin_lead_and_timeline_link(
     assert full.story is not None and full.story.signature is None
     assert not full.thin and full.timeline_url is None  # a news report, with a lead
     assert complete(judge_entry(engine, court, cfg.sources[0], "news"), court, KEYING) == judged
-
-
-@pytest.mark.parametrize(
-    ("worker_backlog", "own_backlog", "in_job"),
-    [
-        (0, 0, True),  # a source arriving alone: the worker judges it where it parses it
-        (0, 5, True),  # this process has sources of its own to judge
-        (3, 3, True),
-        (1, 0, False),  # a burst: every other source is judged here
-        (40, 2, False),
-    ],
-)
-def test_the_side_with_less_judging_queued_takes_the_next_source(
-    worker_backlog: int, own_backlog: int, in_job: bool
-) -> None:
-    assert judge_in_job(worker_backlog, own_backlog) is in_job
