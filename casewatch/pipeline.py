@@ -27,6 +27,7 @@ from casewatch.clock import Clock
 from casewatch.config import Config, SourceConfig
 from casewatch.fetch import Fetcher
 from casewatch.model import Entry, FetchResult, Match
+from casewatch.reading_ahead import ReadingAhead
 from casewatch.sourcelist import display_name
 from casewatch.text import fold
 from casewatch.worker import StartsEarly
@@ -155,15 +156,9 @@ class Monitor:
         self.progress = progress
         self._rules: bytes | None = None  # the rules pickled for the worker, made on first use
         self._queue: SharedQueue[Prepared] | None = None  # `_sharing`
-        # stories queued for the event stage waiting to be sent to the worker (headline, lead,
-        # day), and those sent: what was sent, the job reading them and their place in it
-        self._to_embed: dict[int, None] = {}  # story ids, in the order they came
-        self._in_flight: asyncio.Future[list[Report]] | None = None  # the last job sent
         self._model_warmed = False  # the worker was asked to load the sentence model
-        self._embedding: dict[
-            int, tuple[tuple[str, str, date], asyncio.Future[list[Report]], int]
-        ] = {}
         self.stopwords = frozenset(fold(w) for w in config.case.vocabulary)
+        self._ahead = ReadingAhead(db, self.stopwords)  # the event stage's reading, begun early
         self.outlets = frozenset(config.case.outlets)
         self._adhoc: dict[str, SourceConfig] = {}
         # Destination types that the alerts of tried feeds may reach; None: all (Discord mode,
@@ -827,100 +822,15 @@ class Monitor:
             log.debug("sentence model not loaded ahead: %s", exc)
 
     def _embed_soon(self, story_id: int) -> None:
-        """A story waits for the event stage, or one waiting had another outlet's report (its
-        lead may have changed): the worker embeds it and reads what matching needs of it
-        (`embed.reports`) now, while this process files the other sources, instead of in one
-        batch at the end of the cycle (the stage was a serial tail of 0.2 to 0.37 s). The
-        stories of one turn of the event loop (one source's ingest, or several) go in one job,
-        sent when the turn is done, with the headline, lead and day they have then; the first
-        job loads the model. With no worker process the stage does it all."""
-        if self.executor is None or not self.config.events.enabled:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # ingest called outside a cycle (a bench): the stage does it
-            return
-        first = not self._to_embed
-        self._to_embed[story_id] = None
-        if first and (self._in_flight is None or self._in_flight.done()):
-            loop.call_soon(self._submit_embedding)
+        """A story waits for the event stage: the worker reads it (`reading_ahead`) while this
+        process files the other sources. With no worker process the stage does it all."""
+        if self.executor is not None and self.config.events.enabled:
+            self._ahead.soon(story_id, self.executor)
 
     def _embed_again(self, story_id: int) -> None:
-        """A story sent to the worker this cycle had another report: sent again if its
-        headline, lead or day changed (`_submit_embedding` compares)."""
-        if story_id in self._embedding:
-            self._embed_soon(story_id)
-
-    def _submit_embedding(self) -> None:
-        """Send the stories waiting to the worker, unless a job of them is under way: then they
-        go when it is done (`_embedded`), in one job however many came meanwhile (a batch
-        embeds each at a fraction of the cost, and a lead changed twice is read once)."""
-        if self._in_flight is not None and not self._in_flight.done():
-            return
-        batch: list[tuple[int, tuple[str, str, date]]] = []
-        for story_id in self._to_embed:
-            story = stories.get(self.db, story_id) or {}
-            if not story:
-                continue
-            day = stored_events.story_day(story["published_at"], story["first_seen_at"])
-            read = (story["title"], story["summary"] or "", day)
-            sent = self._embedding.get(story_id)
-            if sent is None or sent[0] != read:
-                batch.append((story_id, read))
-        self._to_embed = {}
-        if not batch:
-            return
-        try:
-            job = self._read_stories([read for _, read in batch])
-        except Exception as exc:  # a worker that cannot take it: the stage tries again
-            log.debug("stories not embedded ahead of the event stage: %s", exc)
-            return
-        for index, (story_id, read) in enumerate(batch):
-            self._embedding[story_id] = (read, job, index)
-        self._in_flight = job
-        job.add_done_callback(self._embedded)
-
-    def _embedded(self, _: asyncio.Future[list[Report]]) -> None:
-        if self._to_embed:
-            self._submit_embedding()
-
-    def _read_stories(self, batch: list[tuple[str, str, date]]) -> asyncio.Future[list[Report]]:
-        from casewatch import embed  # no numpy here: the worker computes, this process reads
-
-        job = functools.partial(embed.reports, batch, stopwords=self.stopwords)
-        return asyncio.get_running_loop().run_in_executor(self.executor, job)
-
-    async def _reports(self, waiting: list[stored_events.Pending]) -> dict[int, Report]:
-        """What matching reads of each waiting story (by story id): as the worker read it
-        during the cycle if its headline, lead and day are still those (a later report of the
-        same cycle may have changed its lead), the others read now in one batch. A story the
-        model failed to read is left out (it starts an event of its own)."""
-        self._to_embed = {}  # not sent yet: read below with the others
-        early, self._embedding = self._embedding, {}
-        jobs = {id(job): job for _, job, _ in early.values()}
-        done = await asyncio.gather(*jobs.values(), return_exceptions=True)
-        results = dict(zip(jobs, done, strict=True))
-        found: dict[int, Report] = {}
-        for p in waiting:
-            sent = early.get(p.story_id)
-            if sent is not None and sent[0] == (p.title, p.summary, p.day):
-                result = results[id(sent[1])]
-                if isinstance(result, list):
-                    found[p.story_id] = result[sent[2]]
-        failed = [r for r in done if isinstance(r, BaseException)]
-        if failed:
-            log.error("the sentence model failed during the cycle: %r", failed[0])
-        missing = [p for p in waiting if p.story_id not in found]
-        if missing:
-            try:
-                read = await self._read_stories([(p.title, p.summary, p.day) for p in missing])
-                found.update(zip((p.story_id for p in missing), read, strict=True))
-            except Exception:  # without vectors these stories are events of their own
-                log.exception(
-                    "the sentence model failed; %d stories start events of their own",
-                    len(missing),
-                )
-        return found
+        """A story had another report: read again if its headline, lead or day changed."""
+        if self.executor is not None and self.config.events.enabled:
+            self._ahead.again(story_id, self.executor)
 
     async def file_events(self, report: CycleReport | None = None) -> list[int]:
         """The event stage: stories that became relevant this cycle (or were left waiting by a
@@ -934,11 +844,11 @@ class Monitor:
         """
         waiting = stored_events.pending(self.db)
         if not waiting:
-            self._embedding.clear()
+            self._ahead.forget()
             return []
         reports: dict[int, Report] = {}
         if self.config.events.enabled:
-            reports = await self._reports(waiting)
+            reports = await self._ahead.collect(waiting, self.executor)
         max_age = timedelta(seconds=self.config.defaults.alert_max_age)
         alerted: list[int] = []
         now = self.clock.now()

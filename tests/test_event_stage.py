@@ -330,8 +330,8 @@ async def test_a_story_another_outlet_joins_during_the_cycle_is_read_again_then(
                 await app.monitor.poll_source(dict(src))
                 await asyncio.sleep(0)  # the turn is done: its stories go to the worker
             # (while a job is under way, what comes meanwhile is sent when it is done)
-            assert app.monitor._in_flight is not None
-            await app.monitor._in_flight
+            assert app.monitor._ahead._in_flight is not None
+            await app.monitor._ahead._in_flight
             await asyncio.sleep(0)
             story = stories.get(app.db, 1) or {}
             assert story["summary"] != lead  # the second outlet's lead is the story's now
